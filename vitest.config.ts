@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// The default suite: unit, model, integration (client ⇄ devnet over real sockets) and fuzz.
+// Interop against reference clients lives in test/interop and has its own config.
+export default defineConfig({
+  test: {
+    include: ['test/{unit,model,integration,fuzz}/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
