@@ -164,5 +164,7 @@ export class DaemonError extends ThinClientError {
 
 /** The guide's IsExpectedOutcome: true exactly for BoxIDNotFound, BoxAlreadyExists and Tombstone. */
 export function isExpectedOutcome(err: unknown): boolean {
-  return err instanceof BoxIdNotFoundError || err instanceof BoxAlreadyExistsError || err instanceof TombstoneError;
+  return (
+    err instanceof BoxIdNotFoundError || err instanceof BoxAlreadyExistsError || err instanceof TombstoneError
+  );
 }

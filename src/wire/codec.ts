@@ -1,0 +1,92 @@
+/**
+ * CBOR as Go's fxamacker/cbor (default options) produces and accepts it.
+ *
+ * - Byte strings stay byte strings: `tagUint8Array: false`, otherwise Node tags Uint8Array with 64.
+ * - Minimal map headers (`variableMapSize`) so re-encoding Go's bytes is byte-identical.
+ * - No records extension: Go cannot decode it.
+ * - Decoded byte strings are copied into plain Uint8Array: cbor-x returns Buffer views into the
+ *   frame, which would keep large frames alive and break equality with Uint8Array.
+ * (spec/ecosystem-and-xstate.md §5, spec/wire-protocol.md §1.3)
+ */
+import { Decoder, Encoder, type Options } from 'cbor-x';
+import { ProtocolError } from '../errors.js';
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: true,
+  tagUint8Array: false,
+  variableMapSize: true,
+  useTag259ForMaps: false,
+} as Options & { useTag259ForMaps?: boolean });
+
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+/** Encode one value. `undefined` object fields are dropped (Go ignores missing keys). */
+export function encodeCbor(value: unknown): Uint8Array {
+  const out = encoder.encode(stripUndefined(value));
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * Decode exactly one CBOR item. Byte strings come back as fresh Uint8Arrays; trailing bytes or
+ * malformed input throw ProtocolError.
+ */
+export function decodeCbor(bytes: Uint8Array): unknown {
+  let value: unknown;
+  try {
+    // decodeMultiple would accept several items; Go's decoder rejects trailing data and so do we.
+    value = decoder.decode(bytes);
+  } catch (cause) {
+    throw new ProtocolError(`malformed CBOR: ${(cause as Error).message}`, { cause });
+  }
+  return copyBytes(value);
+}
+
+function stripUndefined(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(stripUndefined);
+  if (value instanceof Map) {
+    const m = new Map();
+    for (const [k, v] of value) if (v !== undefined) m.set(k, stripUndefined(v));
+    return m;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stripUndefined(v);
+  return out;
+}
+
+function copyBytes(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value);
+  if (Array.isArray(value)) return value.map(copyBytes);
+  if (value instanceof Map) {
+    const m = new Map();
+    for (const [k, v] of value) m.set(copyBytes(k), copyBytes(v));
+    return m;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = copyBytes(v);
+  return out;
+}
+
+/** A uint64 as Go encodes it: shortest head. cbor-x turns numbers ≥ 2^32 into floats, so use bigint there. */
+export function u64ForWire(value: bigint | number): number | bigint {
+  const v = BigInt(value);
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`uint64 out of range: ${v}`);
+  return v <= 0xffff_ffffn ? Number(v) : v;
+}
+
+/** Decoded 64-bit integers arrive as number or bigint depending on their head; normalise. */
+export function toU64(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
+  throw new ProtocolError(`expected an unsigned integer, got ${describe(value)}`);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value instanceof Uint8Array) return `bytes(${value.length})`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  return typeof value;
+}
