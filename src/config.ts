@@ -1,0 +1,120 @@
+/**
+ * thinclient.toml, exactly as the Go, Python and Rust clients accept it (spec/wire-protocol.md §1.1):
+ * a `[Dial]` table holding exactly one of `[Dial.Tcp]` (Address, optional Network) or
+ * `[Dial.Unix]` (Address; a leading "@" names a Linux abstract socket). Any other key is an error.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse, stringify } from 'smol-toml';
+import { ConfigError } from './errors.js';
+
+export type TcpNetwork = 'tcp' | 'tcp4' | 'tcp6';
+
+export type DialConfig =
+  | { readonly type: 'tcp'; readonly address: string; readonly network?: TcpNetwork }
+  | { readonly type: 'unix'; readonly address: string };
+
+export interface Config {
+  readonly dial: DialConfig;
+}
+
+/** Reads and validates a thinclient.toml file. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(text, path);
+}
+
+/** Parses thinclient.toml text. `source` only names the file in error messages. */
+export function parseConfig(text: string, source = 'thinclient.toml'): Config {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ConfigError(`${source}: invalid TOML: ${(cause as Error).message}`, { cause });
+  }
+  return validateConfig(doc, source);
+}
+
+/** Validates an already-parsed TOML document (PascalCase keys, as in the file). */
+export function validateConfig(doc: Record<string, unknown>, source = 'config'): Config {
+  rejectUnknown(doc, ['Dial'], '', source);
+  const dial = doc.Dial;
+  if (dial === undefined) throw new ConfigError(`${source}: missing [Dial]`, { key: 'Dial' });
+  if (!isTable(dial)) throw new ConfigError(`${source}: Dial must be a table`, { key: 'Dial' });
+  rejectUnknown(dial, ['Tcp', 'Unix'], 'Dial.', source);
+  const kinds = Object.keys(dial);
+  if (kinds.length !== 1) {
+    throw new ConfigError(`${source}: [Dial] must hold exactly one of [Dial.Tcp] or [Dial.Unix]`, {
+      key: 'Dial',
+    });
+  }
+  if (dial.Tcp !== undefined) {
+    const tcp = table(dial.Tcp, 'Dial.Tcp', source);
+    rejectUnknown(tcp, ['Address', 'Network'], 'Dial.Tcp.', source);
+    const address = requiredString(tcp.Address, 'Dial.Tcp.Address', source);
+    parseHostPort(address, source);
+    const network = tcp.Network === undefined || tcp.Network === '' ? undefined : tcp.Network;
+    if (network !== undefined && network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6') {
+      throw new ConfigError(
+        `${source}: Dial.Tcp.Network must be "tcp", "tcp4" or "tcp6", got ${JSON.stringify(network)}`,
+        {
+          key: 'Dial.Tcp.Network',
+        },
+      );
+    }
+    return { dial: network ? { type: 'tcp', address, network } : { type: 'tcp', address } };
+  }
+  const unix = table(dial.Unix, 'Dial.Unix', source);
+  rejectUnknown(unix, ['Address'], 'Dial.Unix.', source);
+  return { dial: { type: 'unix', address: requiredString(unix.Address, 'Dial.Unix.Address', source) } };
+}
+
+/** Renders a Config as thinclient.toml text that all four clients accept. */
+export function configToToml(config: Config): string {
+  const { dial } = config;
+  const inner =
+    dial.type === 'tcp'
+      ? { Tcp: { Address: dial.address, Network: dial.network ?? 'tcp' } }
+      : { Unix: { Address: dial.address } };
+  return stringify({ Dial: inner });
+}
+
+/** Splits "host:port" or "[v6]:port". */
+export function parseHostPort(address: string, source = 'config'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new ConfigError(`${source}: Dial.Tcp.Address must be host:port, got ${JSON.stringify(address)}`, {
+      key: 'Dial.Tcp.Address',
+    });
+  }
+  return { host: m[1] ?? (m[2] || 'localhost'), port };
+}
+
+function rejectUnknown(t: Record<string, unknown>, allowed: string[], prefix: string, source: string): void {
+  for (const key of Object.keys(t)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${source}: unknown key ${prefix}${key}`, { key: `${prefix}${key}` });
+    }
+  }
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function table(v: unknown, key: string, source: string): Record<string, unknown> {
+  if (!isTable(v)) throw new ConfigError(`${source}: ${key} must be a table`, { key });
+  return v;
+}
+
+function requiredString(v: unknown, key: string, source: string): string {
+  if (v === undefined) throw new ConfigError(`${source}: missing ${key}`, { key });
+  if (typeof v !== 'string' || v === '')
+    throw new ConfigError(`${source}: ${key} must be a non-empty string`, { key });
+  return v;
+}
