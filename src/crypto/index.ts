@@ -1,0 +1,2 @@
+export * from './bacap.js';
+export * from './hash.js';
