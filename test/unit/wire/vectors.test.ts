@@ -16,7 +16,7 @@ interface Vector {
 
 /** Parses shared/vectors/wire-vectors.txt: `### title`, `len(body) = N`, then indented hex lines. */
 function loadVectors(): Vector[] {
-  const text = readFileSync(new URL('../../../../shared/vectors/wire-vectors.txt', import.meta.url), 'utf8');
+  const text = readFileSync(new URL('../../fixtures/vectors/wire-vectors.txt', import.meta.url), 'utf8');
   const vectors: Vector[] = [];
   let title: string | undefined;
   let hex = '';
