@@ -10,7 +10,8 @@
  * Migrations: `PRAGMA user_version` counts the migrations applied; each entry of MIGRATIONS runs once,
  * in its own transaction, in order. Entries are append-only: never edit one that has shipped. A file
  * written by a newer version (user_version above what this code knows) is refused rather than
- * misread, and so is an SQLite file that belongs to another application (`PRAGMA application_id`).
+ * misread, and so is an SQLite file that another application has stamped (`PRAGMA application_id`, or
+ * a `user_version` without our id). An unstamped file is adopted: our tables are added next to its own.
  */
 import Database from 'better-sqlite3';
 import { ThinClientError } from '../errors.js';
@@ -177,17 +178,12 @@ function migrate(db: Database.Database, path: string): void {
       `${path} is an SQLite file of another application (application_id 0x${appId.toString(16)})`,
     );
   }
-  if (appId === 0) {
-    const objects = db
-      .prepare("SELECT count(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-      .get() as {
-      n: number;
-    };
-    if (version !== 0 || objects.n !== 0) {
-      throw new StoreError(
-        `${path} is an SQLite file of another application (it has no pigeonhole application_id)`,
-      );
-    }
+  // A file without our application_id is adopted only if it has never been versioned: then it is new, or
+  // an application database that wants our tables next to its own (e.g. a checkpoint table).
+  if (appId === 0 && version !== 0) {
+    throw new StoreError(
+      `${path} is an SQLite file of another application (user_version ${version}, no pigeonhole application_id)`,
+    );
   }
   if (version > MIGRATIONS.length) {
     throw new StoreError(

@@ -145,19 +145,36 @@ describe('the store file', () => {
     );
   });
 
-  it('refuses an SQLite file that belongs to another application', () => {
+  it('refuses an SQLite file another application has stamped', () => {
     const path = join(dir, 'other.db');
     const raw = new Database(path);
-    raw.exec('CREATE TABLE t (x)');
+    raw.pragma('application_id = 42');
     raw.close();
-    expect(() => PigeonholeStore.open(path)).toThrow(StoreError);
+    expect(() => PigeonholeStore.open(path)).toThrow(
+      new StoreError(`${path} is an SQLite file of another application (application_id 0x2a)`),
+    );
     const path2 = join(dir, 'other2.db');
     const raw2 = new Database(path2);
-    raw2.pragma('application_id = 42');
+    raw2.pragma('user_version = 3');
     raw2.close();
     expect(() => PigeonholeStore.open(path2)).toThrow(
-      new StoreError(`${path2} is an SQLite file of another application (application_id 0x2a)`),
+      new StoreError(
+        `${path2} is an SQLite file of another application (user_version 3, no pigeonhole application_id)`,
+      ),
     );
+  });
+
+  it('adds its tables to an unstamped application database and leaves the existing ones alone', () => {
+    const path = join(dir, 'app.db');
+    const raw = new Database(path);
+    raw.exec(
+      "CREATE TABLE app_settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO app_settings VALUES ('a', 'b')",
+    );
+    raw.close();
+    const store = PigeonholeStore.open(path);
+    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(store.db.prepare('SELECT v FROM app_settings').get()).toEqual({ v: 'b' });
+    store.close();
   });
 
   it('rejects a wrong-length cap at the SQL level too', () => {
