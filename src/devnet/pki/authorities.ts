@@ -64,3 +64,16 @@ export function authorityTrustRoot(
 ): { name: string; scheme: string; publicKey: Uint8Array }[] {
   return authorities.map((a) => ({ name: a.name, scheme: a.scheme, publicKey: a.publicKey.slice() }));
 }
+
+/**
+ * hpqc's public-key PEM (`sign/pem.ToPublicPEMBytes`, Go `pem.EncodeToMemory`): type = upper-cased scheme name
+ * + " PUBLIC KEY", body = the raw key bytes, base64 in 64-character lines. For `identity_public_key_pem` in
+ * `get_directory_authorities_reply`.
+ */
+export function publicKeyPem(scheme: string, publicKey: Uint8Array): string {
+  const type = `${scheme.toUpperCase()} PUBLIC KEY`;
+  const b64 = Buffer.from(publicKey).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
+}

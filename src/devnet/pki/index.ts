@@ -3,6 +3,7 @@ export {
   authorityTrustRoot,
   createAuthoritySet,
   type DevnetAuthority,
+  publicKeyPem,
   signWithAuthority,
 } from './authorities.js';
 export { type CborEncoding, type CborItem, cbor, encodeCbor } from './cbor.js';
