@@ -421,6 +421,15 @@ export class WriteChannel {
     );
   }
 
+  /** Messages accepted so far (sent or pending); the next message gets this seq. */
+  get messageCount(): number {
+    return (
+      this.#store.db.prepare('SELECT next_seq FROM write_channels WHERE id = ?').get(this.#id) as {
+        next_seq: number;
+      }
+    ).next_seq;
+  }
+
   /** What a reader needs, starting at the channel's first message (or at `fromIndex`). */
   share(fromIndex: Uint8Array = this.firstIndex): ChannelShare {
     checkBytes(fromIndex, MESSAGE_BOX_INDEX_SIZE, 'fromIndex');
@@ -816,6 +825,15 @@ export class ReadChannel {
         receivedAt: new Date(receivedAt),
       };
     });
+  }
+
+  /** Messages received so far (the next message gets this seq). */
+  get messageCount(): number {
+    return (
+      this.#store.db.prepare('SELECT next_seq FROM read_channels WHERE id = ?').get(this.#id) as {
+        next_seq: number;
+      }
+    ).next_seq;
   }
 
   /** Received messages kept in the store, oldest first. */
