@@ -1,0 +1,118 @@
+/**
+ * The socket transport: one net.Socket to kpclientd, frames in and out through src/wire.
+ *
+ * - `tcp` dials host:port with TCP_NODELAY (`network` tcp4/tcp6 pins the address family);
+ *   `unix` dials a path, and "@name" is the Linux abstract socket "\0name".
+ * - Every complete frame is decoded and sent back as `transport.message`. A frame that does not
+ *   decode (bad length prefix, oversize, malformed CBOR, wrong field types) is reported as
+ *   `transport.protocolError`; the stream is then unusable, so the socket is destroyed.
+ * - Any read/write error or close ends in exactly one `transport.closed`, carrying the error.
+ * - Stopping the actor destroys the socket.
+ */
+import { connect, type Socket } from 'node:net';
+import { fromCallback } from 'xstate';
+import type { DialTarget, TransportCommand, TransportEvent } from '../machines/connection.js';
+import { parseHostPort } from '../src/config.js';
+import { ProtocolError } from '../src/errors.js';
+import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/wire/index.js';
+
+/** Opens the socket `dial` names (not yet connected). */
+export function dialSocket(dial: DialTarget): Socket {
+  if (dial.type === 'unix') {
+    const path = dial.address.startsWith('@') ? `\0${dial.address.slice(1)}` : dial.address;
+    return connect({ path });
+  }
+  const { host, port } = parseHostPort(dial.address);
+  const family = dial.network === 'tcp4' ? 4 : dial.network === 'tcp6' ? 6 : 0;
+  return connect({ host, port, family, noDelay: true });
+}
+
+export interface TransportInput {
+  dial: DialTarget;
+}
+
+export const transportLogic = fromCallback<TransportCommand, TransportInput, TransportEvent>(
+  ({ input, sendBack, receive }) => {
+    let socket: Socket;
+    let finished = false;
+    let lastError: Error | undefined;
+    const decoder = new FrameDecoder();
+
+    const finish = (error?: Error) => {
+      if (finished) return;
+      finished = true;
+      sendBack({ type: 'transport.closed', error: error ?? lastError });
+    };
+
+    try {
+      socket = dialSocket(input.dial);
+    } catch (error) {
+      // A malformed address: report it like any failed dial, asynchronously.
+      queueMicrotask(() => finish(error instanceof Error ? error : new Error(String(error))));
+      return () => {
+        finished = true;
+      };
+    }
+
+    socket.on('connect', () => {
+      socket.setNoDelay(true);
+      if (!finished) sendBack({ type: 'transport.open' });
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (error) {
+        protocolFailure(error);
+        return;
+      }
+      for (const frame of frames) {
+        let message: ReturnType<typeof decodeResponse>;
+        try {
+          message = decodeResponse(frame);
+        } catch (error) {
+          protocolFailure(error);
+          return;
+        }
+        sendBack({ type: 'transport.message', message });
+        if (finished) return;
+      }
+    });
+    socket.on('error', (error) => {
+      lastError = error;
+    });
+    socket.on('close', () => finish());
+
+    function protocolFailure(error: unknown) {
+      const protocolError =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError(`cannot read a frame from the daemon: ${String(error)}`, { cause: error });
+      lastError = protocolError;
+      sendBack({ type: 'transport.protocolError', error: protocolError });
+      socket.destroy();
+      finish(protocolError);
+    }
+
+    receive((command) => {
+      if (finished || socket.destroyed) return;
+      switch (command.type) {
+        case 'transport.send':
+          socket.write(encodeFrame(encodeRequest(command.message.key, command.message.body as never)));
+          break;
+        case 'transport.sendRaw':
+          socket.write(encodeFrame(command.bytes));
+          break;
+        case 'transport.end':
+          socket.end();
+          break;
+      }
+    });
+
+    return () => {
+      finished = true;
+      socket.destroy();
+    };
+  },
+);

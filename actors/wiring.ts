@@ -1,0 +1,23 @@
+/**
+ * Wiring: the pure machines with their I/O bodies provided. The client actor's `connection` child
+ * gets the real socket transport; tests provide other bodies the same way.
+ */
+import type { AnyActorLogic } from 'xstate';
+import { clientMachine } from '../machines/client.js';
+import { connectionMachine } from '../machines/connection.js';
+import { transportLogic } from './transport.js';
+
+export interface WiringOptions {
+  /** Replaces the socket transport (tests). */
+  transport?: AnyActorLogic;
+}
+
+/** The connection machine with a socket transport. */
+export function wiredConnectionMachine(options: WiringOptions = {}) {
+  return connectionMachine.provide({ actors: { transport: (options.transport ?? transportLogic) as never } });
+}
+
+/** The supervising client machine, ready for `createActor`. */
+export function wiredClientMachine(options: WiringOptions = {}) {
+  return clientMachine.provide({ actors: { connection: wiredConnectionMachine(options) } });
+}
