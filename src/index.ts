@@ -1,0 +1,96 @@
+/**
+ * katzenpost-thin-client: a TypeScript thin client for the Katzenpost mix network (kpclientd).
+ *
+ * @example
+ * import { ThinClient, loadConfig } from 'katzenpost-thin-client';
+ * const client = await ThinClient.connect(await loadConfig('thinclient.toml'));
+ */
+export type { ReconnectPolicy } from '../machines/connection.js';
+export {
+  type BlockingSendOptions,
+  type CallOptions,
+  type Clock,
+  type ConnectOptions,
+  type CopyCommandOptions,
+  type CourierEnvelopesResult,
+  type DestinationPayload,
+  type DirectoryAuthority,
+  type EncryptResult,
+  type KeypairResult,
+  type MultiPayloadEnvelopesResult,
+  type StartResendingParams,
+  type StartResendingResult,
+  ThinClient,
+  type TombstoneEnvelope,
+  type TombstoneRangeEnvelopesResult,
+  type TombstoneRangeResult,
+} from './client.js';
+export { type Config, type DialConfig, loadConfig, parseConfig } from './config.js';
+export {
+  BoxAlreadyExistsError,
+  BoxIdNotFoundError,
+  ClientClosedError,
+  ConfigError,
+  ConnectionLostError,
+  CopyCommandFailedError,
+  CourierError,
+  DaemonError,
+  InvalidArgumentError,
+  isExpectedOutcome,
+  NotConnectedError,
+  OperationCancelledError,
+  PayloadTooLargeError,
+  PkiVerificationError,
+  ProtocolError,
+  ReplicaError,
+  ThinClientError,
+  type ThinClientErrorOptions,
+} from './errors.js';
+export type {
+  ConnectionStatusEvent,
+  DaemonConnectedEvent,
+  DaemonDisconnectedEvent,
+  EventOfType,
+  EventsOptions,
+  LaggedEvent,
+  MessageIdGarbageCollectedEvent,
+  MessageReplyEvent,
+  MessageSentEvent,
+  NewPkiDocumentEvent,
+  PigeonholeGeometry,
+  ProtocolErrorEvent,
+  ShutdownEvent,
+  SphinxGeometry,
+  ThinClientEvent,
+  ThinClientEventType,
+  UnknownEvent,
+} from './events.js';
+export {
+  createFileTraceRecorder,
+  createTraceRecorder,
+  type InspectOption,
+  redactInspection,
+  sanitize,
+  sanitizeInspectionEvent,
+  type TraceRow,
+} from './inspect.js';
+export {
+  type FlushReport,
+  MemoryOfflineStorage,
+  OfflineQueue,
+  type OfflineQueueOptions,
+  type OfflineQueueStorage,
+  type QueuedEnvelope,
+  type SendOutcome,
+} from './offlineQueue.js';
+export {
+  type MixDescriptor,
+  type PkiDocument,
+  type PkiVerificationResult,
+  type ReplicaDescriptor,
+  type ServiceDescriptor,
+  type TrustedPublicKey,
+  type VerifyPkiDocumentOptions,
+  verifyPkiDocument,
+  verifyPkiDocumentDetailed,
+} from './pki/index.js';
