@@ -1,0 +1,231 @@
+/**
+ * The I/O bodies of machines/copyStream.ts: daemon calls through the thin client, the checkpoint
+ * store, the temp channel's random seed and the BLAKE2b-256 cancel key.
+ */
+import { randomBytes } from 'node:crypto';
+import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import {
+  type BuildBatchInput,
+  type BuildBatchOutput,
+  type CancelInput,
+  type CopyCommandOutput,
+  type CopyJob,
+  type CopyProgress,
+  type CopyStreamOutput,
+  type CopyStreamProgressEvent,
+  copyStreamMachine,
+  type EncryptTempBoxInput,
+  type PendingTempWrite,
+  type TempChannel,
+} from '../machines/copyStream.js';
+import { blake2b256 } from '../src/crypto/hash.js';
+import { CopyCommandFailedError } from '../src/errors.js';
+import {
+  type CheckpointStore,
+  discardCopy,
+  saveCopyCheckpoint,
+  saveCopyJob,
+} from '../src/pigeonhole/checkpoint.js';
+import type { EncryptedEnvelope, StartResendingRequest } from '../src/pigeonhole/streams.js';
+
+/** The part of ThinClient (API.md) a copy stream uses. */
+export interface CopyClient {
+  newKeypair(
+    seed: Uint8Array,
+  ): Promise<{ writeCap: Uint8Array; readCap: Uint8Array; firstMessageIndex: Uint8Array }>;
+  encryptWrite(plaintext: Uint8Array, writeCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
+  startResendingEncryptedMessage(
+    request: StartResendingRequest,
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown>;
+  cancelResendingEncryptedMessage(envelopeHash: Uint8Array): Promise<unknown>;
+  startResendingCopyCommand(
+    tempWriteCap: Uint8Array,
+    options?: { courierIdentityHash?: Uint8Array; courierQueueId?: Uint8Array; signal?: AbortSignal },
+  ): Promise<unknown>;
+  cancelResendingCopyCommand(writeCapHash: Uint8Array): Promise<unknown>;
+  createCourierEnvelopesFromPayload(
+    payload: Uint8Array,
+    destWriteCap: Uint8Array,
+    destStartIndex: Uint8Array,
+    isStart: boolean,
+    isLast: boolean,
+  ): Promise<{ envelopes: Uint8Array[]; nextDestIndex: Uint8Array }>;
+  createCourierEnvelopesFromMultiPayload(
+    destinations: { payload: Uint8Array; writeCap: Uint8Array; startIndex: Uint8Array }[],
+    isStart: boolean,
+    isLast: boolean,
+    buffer: Uint8Array | null,
+  ): Promise<{
+    envelopes: Uint8Array[];
+    buffer: Uint8Array | null | undefined;
+    nextDestIndices: Uint8Array[];
+  }>;
+  createCourierEnvelopesFromTombstoneRange(
+    destWriteCap: Uint8Array,
+    destStartIndex: Uint8Array,
+    maxCount: number,
+    isStart: boolean,
+    isLast: boolean,
+    buffer: Uint8Array | null,
+  ): Promise<{ envelopes: Uint8Array[]; buffer: Uint8Array | null | undefined; nextDestIndex: Uint8Array }>;
+}
+
+export interface CopyActorsOptions {
+  /** Pin the courier that executes the copy command (otherwise the daemon picks one at random). */
+  courier?: { identityHash: Uint8Array; queueId: Uint8Array };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One create-courier-envelopes call for a batch of the plan. */
+export async function buildBatch(client: CopyClient, input: BuildBatchInput): Promise<BuildBatchOutput> {
+  const { job, spec, isStart, isLast } = input;
+  const buffer = input.buffer.length > 0 ? input.buffer : null;
+  if (job.kind === 'tombstone' && spec.kind === 'tombstone') {
+    const r = await client.createCourierEnvelopesFromTombstoneRange(
+      job.writeCap,
+      input.nextDestIndices[0]!,
+      spec.count,
+      isStart,
+      isLast,
+      buffer,
+    );
+    return { elements: r.envelopes, buffer: r.buffer ?? EMPTY, nextDestIndices: [r.nextDestIndex] };
+  }
+  if (job.kind !== 'payload' || spec.kind !== 'payload')
+    throw new Error('copy stream: batch does not match the job');
+  const next = input.nextDestIndices.slice();
+  const destinations = spec.parts.map((p) => {
+    const d = job.destinations[p.dest]!;
+    return {
+      payload: d.payload.subarray(p.offset, p.offset + p.length),
+      writeCap: d.writeCap,
+      startIndex: next[p.dest]!,
+    };
+  });
+  // A whole single-destination stream in one call is the guide's one-channel recipe.
+  if (isStart && isLast && buffer === null && destinations.length === 1) {
+    const d = destinations[0]!;
+    const r = await client.createCourierEnvelopesFromPayload(d.payload, d.writeCap, d.startIndex, true, true);
+    next[spec.parts[0]!.dest] = r.nextDestIndex;
+    return { elements: r.envelopes, buffer: EMPTY, nextDestIndices: next };
+  }
+  const r = await client.createCourierEnvelopesFromMultiPayload(destinations, isStart, isLast, buffer);
+  spec.parts.forEach((p, i) => {
+    next[p.dest] = r.nextDestIndices[i]!;
+  });
+  return { elements: r.envelopes, buffer: r.buffer ?? EMPTY, nextDestIndices: next };
+}
+
+/** The copy-stream machine with its I/O bound to `client` and `store`. */
+export function copyStreamLogic(client: CopyClient, store: CheckpointStore, options: CopyActorsOptions = {}) {
+  return copyStreamMachine.provide({
+    actors: {
+      saveJob: fromPromise<void, { id: string; job: CopyJob }>(({ input }) =>
+        saveCopyJob(store, input.id, input.job),
+      ),
+      newTempChannel: fromPromise<TempChannel, void>(async () => {
+        const kp = await client.newKeypair(new Uint8Array(randomBytes(32)));
+        return { tempWriteCap: kp.writeCap, tempIndex: kp.firstMessageIndex };
+      }),
+      buildBatch: fromPromise<BuildBatchOutput, BuildBatchInput>(({ input }) => buildBatch(client, input)),
+      encryptTempBox: fromPromise<PendingTempWrite, EncryptTempBoxInput>(async ({ input }) => {
+        const env = await client.encryptWrite(input.element, input.tempWriteCap, input.tempIndex);
+        return {
+          messageCiphertext: env.messageCiphertext,
+          envelopeDescriptor: env.envelopeDescriptor,
+          envelopeHash: env.envelopeHash,
+          nextMessageBoxIndex: env.nextMessageBoxIndex,
+        };
+      }),
+      sendTempBox: fromPromise<void, { tempWriteCap: Uint8Array; pending: PendingTempWrite }>(
+        async ({ input, signal }) => {
+          await client.startResendingEncryptedMessage(
+            {
+              writeCap: input.tempWriteCap,
+              envelopeDescriptor: input.pending.envelopeDescriptor,
+              messageCiphertext: input.pending.messageCiphertext,
+              envelopeHash: input.pending.envelopeHash,
+            },
+            { signal },
+          );
+        },
+      ),
+      saveCheckpoint: fromPromise<void, { id: string; progress: CopyProgress }>(({ input }) =>
+        saveCopyCheckpoint(store, input.id, input.progress),
+      ),
+      sendCopyCommand: fromPromise<CopyCommandOutput, { tempWriteCap: Uint8Array }>(
+        async ({ input, signal }) => {
+          try {
+            await client.startResendingCopyCommand(input.tempWriteCap, {
+              ...(options.courier
+                ? {
+                    courierIdentityHash: options.courier.identityHash,
+                    courierQueueId: options.courier.queueId,
+                  }
+                : {}),
+              signal,
+            });
+            return { status: 'succeeded' };
+          } catch (err) {
+            if (err instanceof CopyCommandFailedError) {
+              return {
+                status: 'failed',
+                replicaErrorCode: err.replicaErrorCode,
+                failedEnvelopeIndex: err.failedEnvelopeIndex,
+              };
+            }
+            throw err;
+          }
+        },
+      ),
+      cancelOperations: fromPromise<void, CancelInput>(async ({ input }) => {
+        const calls: Promise<unknown>[] = [];
+        if (input.pendingEnvelopeHash !== null) {
+          calls.push(client.cancelResendingEncryptedMessage(input.pendingEnvelopeHash));
+        }
+        if (input.copying && input.tempWriteCap !== null) {
+          calls.push(client.cancelResendingCopyCommand(blake2b256(input.tempWriteCap)));
+        }
+        // A cancel for something already finished is answered with success; other failures are moot.
+        await Promise.allSettled(calls);
+      }),
+      discardCheckpoint: fromPromise<void, { id: string }>(({ input }) => discardCopy(store, input.id)),
+    },
+  });
+}
+
+export interface RunCopyOptions extends CopyActorsOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: CopyStreamProgressEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** Runs one copy stream (new or resumed) to a final state and returns the machine's output. */
+export function runCopyStream(
+  client: CopyClient,
+  store: CheckpointStore,
+  input: { id: string; job: CopyJob; progress?: CopyProgress },
+  options: RunCopyOptions = {},
+): Promise<CopyStreamOutput> {
+  const { signal, onProgress } = options;
+  return new Promise<CopyStreamOutput>((resolve, reject) => {
+    const actor = createActor(copyStreamLogic(client, store, options), { input, inspect: options.inspect });
+    const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
+    if (onProgress) actor.on('progress', (e) => onProgress(e));
+    actor.subscribe({
+      complete: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(actor.getSnapshot().output!);
+      },
+      error: (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    actor.start();
+    if (signal?.aborted) onAbort();
+  });
+}

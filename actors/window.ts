@@ -1,0 +1,129 @@
+/**
+ * The I/O side of machines/window.ts: what a box operation does, how admission gaps are drawn, and
+ * how a transfer is run as an actor with an AbortSignal and a progress callback.
+ */
+import { randomFillSync } from 'node:crypto';
+import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import {
+  type BoxOpInput,
+  type BoxOpOutput,
+  type WindowInput,
+  type WindowOutput,
+  windowMachine,
+} from '../machines/window.js';
+import {
+  BoxAlreadyExistsError,
+  BoxIdNotFoundError,
+  ClientClosedError,
+  ConfigError,
+  InvalidArgumentError,
+  OperationCancelledError,
+  PayloadTooLargeError,
+  ThinClientError,
+  TombstoneError,
+} from '../src/errors.js';
+
+/** One attempt at box k; rejects with the reason of failure. `signal` aborts when the box is stopped. */
+export type BoxBody = (k: number, attempt: number, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Whether another attempt at the same box can succeed. Transport and daemon trouble can pass; a
+ * malformed argument, an expected outcome (the box is a tombstone, holds other data, is missing with
+ * NoRetry), a cancel or a closed client will not. Errors that are not ThinClientErrors are bugs.
+ */
+export function isRetryableBoxError(err: unknown): boolean {
+  if (!(err instanceof ThinClientError)) return false;
+  return !(
+    err instanceof InvalidArgumentError ||
+    err instanceof PayloadTooLargeError ||
+    err instanceof ConfigError ||
+    err instanceof OperationCancelledError ||
+    err instanceof ClientClosedError ||
+    err instanceof TombstoneError ||
+    err instanceof BoxAlreadyExistsError ||
+    err instanceof BoxIdNotFoundError
+  );
+}
+
+/** An Exp(mean) draw from the CSPRNG, capped at 20 means so that one draw cannot stall a transfer. */
+export function exponentialGapMs(meanMs: number): number {
+  if (!(meanMs > 0)) return 0;
+  const u32 = new Uint32Array(1);
+  randomFillSync(u32);
+  const u = (u32[0]! + 0.5) / 2 ** 32;
+  return Math.min(-Math.log(u) * meanMs, 20 * meanMs);
+}
+
+/** The window machine with `body` as its box operation and randomised admission gaps. */
+export function windowLogic(body: BoxBody, options: { gap?: (meanMs: number) => number } = {}) {
+  const gap = options.gap ?? exponentialGapMs;
+  return windowMachine.provide({
+    actors: {
+      boxOp: fromPromise<BoxOpOutput, BoxOpInput>(async ({ input, signal }) => {
+        try {
+          await body(input.k, input.attempt, signal);
+          return { k: input.k, ok: true };
+        } catch (error) {
+          return { k: input.k, ok: false, retryable: isRetryableBoxError(error), error };
+        }
+      }),
+    },
+    delays: { admissionGap: ({ context }) => gap(context.meanGapMs) },
+  });
+}
+
+export interface StreamProgress {
+  /** Boxes whose operation completed. */
+  boxesDone: number;
+  boxCount: number;
+  /** Operations in flight now. */
+  inFlight: number;
+}
+
+export interface RunWindowOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: StreamProgress) => void;
+  /** Called when a box is requeued after a retryable failure. */
+  onRetry?: (k: number, attempt: number, error: unknown) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  gap?: (meanMs: number) => number;
+}
+
+/**
+ * Runs one windowed transfer to its end. Resolves when every box completed; rejects with the failing
+ * box's error, or with `signal.reason` once the signal aborts (every box in flight is stopped, and its
+ * own signal cancels it at the daemon).
+ */
+export function runWindow(
+  input: WindowInput,
+  body: BoxBody,
+  options: RunWindowOptions = {},
+): Promise<WindowOutput> {
+  const { signal, onProgress, onRetry } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<WindowOutput>((resolve, reject) => {
+    const actor = createActor(windowLogic(body, { gap: options.gap }), { input, inspect: options.inspect });
+    const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
+    if (onProgress) {
+      actor.on('progress', (e) =>
+        onProgress({ boxesDone: e.completed, boxCount: e.total, inFlight: e.inFlight }),
+      );
+    }
+    if (onRetry) actor.on('retrying', (e) => onRetry(e.k, e.attempt, e.error));
+    actor.subscribe({
+      complete: () => {
+        signal?.removeEventListener('abort', onAbort);
+        const out = actor.getSnapshot().output!;
+        if (out.status === 'done') resolve(out);
+        else if (out.status === 'cancelled') reject(out.reason);
+        else reject(out.error);
+      },
+      error: (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    actor.start();
+  });
+}

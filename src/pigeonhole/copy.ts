@@ -1,0 +1,209 @@
+/**
+ * Copy commands as one call each: a payload to one channel, payloads to several channels atomically,
+ * a tombstone range, and the resumption of any of them from its checkpoint in another process.
+ *
+ * Every call runs one copy-stream actor (machines/copyStream.ts): temp channel from a random seed,
+ * create-courier-envelopes calls batch by batch with the Buffer passed on, each element written to the
+ * temp channel, then StartResendingCopyCommand(tempWriteCap). Progress is checkpointed after every call
+ * and every temp write (checkpoint.ts), by default in files under the user's state directory.
+ *
+ * Outcomes: resolves when the courier reports success; rejects with CopyCommandFailedError
+ * (`replicaErrorCode`, `failedEnvelopeIndex`) when it reports failure — the checkpoint is kept, so
+ * resumeCopy sends the copy command again (a re-run converges: destination writes are idempotent) —
+ * with `signal.reason` when the signal aborts (the copy command and the pending temp write are
+ * cancelled at the daemon, the checkpoint is deleted), or with the error of a daemon call or of the
+ * store (the checkpoint is kept for resumeCopy).
+ */
+import { randomBytes } from 'node:crypto';
+import { type CopyClient, type RunCopyOptions, runCopyStream } from '../../actors/copyStream.js';
+import type {
+  CopyDestination,
+  CopyJob,
+  CopyStreamOutput,
+  CopyStreamProgressEvent,
+} from '../../machines/copyStream.js';
+import { CopyCommandFailedError, InvalidArgumentError } from '../errors.js';
+import { SIZES } from '../wire/schema.js';
+import { CheckpointError, type CheckpointStore, checkCopyId, loadCopy } from './checkpoint.js';
+import { FileCheckpointStore } from './checkpointFileStore.js';
+import { streamBoxPayloadLength } from './streams.js';
+
+export type { CopyClient } from '../../actors/copyStream.js';
+export type { CopyDestination } from '../../machines/copyStream.js';
+export { discardCopy, pendingCopies } from './checkpoint.js';
+
+export type CopyProgress = Omit<CopyStreamProgressEvent, 'type'>;
+
+export interface CopyOptions {
+  signal?: AbortSignal;
+  /** Where progress is checkpointed. Default: a FileCheckpointStore in the user's state directory. */
+  checkpointStore?: CheckpointStore;
+  /** Called after each durable step (a batch built, a temp box written, the copy phase entered). */
+  onProgress?: (progress: CopyProgress) => void;
+  /** The stream id under which it is checkpointed (resumeCopy takes it). Default: 16 random bytes, hex. */
+  id?: string;
+  /** Destination boxes per create-courier-envelopes call. Default 16. */
+  batchBoxes?: number;
+  /** Pin the courier that runs the copy command (a different courier re-runs a failed copy). */
+  courier?: { identityHash: Uint8Array; queueId: Uint8Array };
+  inspect?: RunCopyOptions['inspect'];
+}
+
+export interface CopyResult {
+  /** The stream id. */
+  id: string;
+  /** Each destination's index after the boxes the copy wrote (one entry for a tombstone range). */
+  nextDestIndices: Uint8Array[];
+  /** Temp-channel boxes written by this process and earlier ones. */
+  tempBoxesWritten: number;
+}
+
+export const DEFAULT_BATCH_BOXES = 16;
+
+function need(value: unknown, size: number, field: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== size) {
+    throw new InvalidArgumentError(field, `must be a Uint8Array of ${size} bytes`);
+  }
+}
+
+function batchBoxesOf(options: CopyOptions): number {
+  const n = options.batchBoxes ?? DEFAULT_BATCH_BOXES;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('batchBoxes', 'must be a positive integer');
+  return n;
+}
+
+async function start(client: CopyClient, job: CopyJob, options: CopyOptions): Promise<CopyResult> {
+  const id = checkCopyId(options.id ?? randomBytes(16).toString('hex'));
+  options.signal?.throwIfAborted();
+  const store = options.checkpointStore ?? new FileCheckpointStore();
+  return settle(await runCopyStream(client, store, { id, job }, runOptions(options)));
+}
+
+function runOptions(options: CopyOptions): RunCopyOptions {
+  const { onProgress } = options;
+  return {
+    signal: options.signal,
+    courier: options.courier,
+    inspect: options.inspect,
+    onProgress: onProgress ? ({ type: _type, ...p }) => onProgress(p) : undefined,
+  };
+}
+
+function settle(out: CopyStreamOutput): CopyResult {
+  switch (out.status) {
+    case 'done':
+      return { id: out.id, nextDestIndices: out.nextDestIndices, tempBoxesWritten: out.tempBoxesWritten };
+    case 'failed':
+      throw new CopyCommandFailedError(out.replicaErrorCode, out.failedEnvelopeIndex);
+    case 'cancelled':
+      throw out.reason;
+    case 'errored':
+      throw out.error;
+  }
+}
+
+/**
+ * Copies `payload` into the channel of `destWriteCap` from `destStartIndex`, atomically via a courier
+ * (the guide's "send to one channel atomically"). The destination's boxes hold MaxPlaintextPayloadLength
+ * − 4 bytes each, so a reader gets the payload back with readStream(…, ceil(len / (Max − 4)), …).
+ */
+export async function copyToChannel(
+  client: CopyClient & { pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined },
+  payload: Uint8Array,
+  destWriteCap: Uint8Array,
+  destStartIndex: Uint8Array,
+  options: CopyOptions = {},
+): Promise<CopyResult & { nextDestIndex: Uint8Array }> {
+  const r = await copyToChannels(
+    client,
+    [{ payload, writeCap: destWriteCap, startIndex: destStartIndex }],
+    options,
+  );
+  return { ...r, nextDestIndex: r.nextDestIndices[0]! };
+}
+
+/**
+ * Copies each destination's payload into its channel in one copy stream: the courier executes all of
+ * it or reports where it stopped (the guide's "send to multiple channels atomically" with multi-call
+ * buffer passing). Payloads are split over calls at box boundaries.
+ */
+export async function copyToChannels(
+  client: CopyClient & { pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined },
+  destinations: CopyDestination[],
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  if (!Array.isArray(destinations) || destinations.length === 0) {
+    throw new InvalidArgumentError('destinations', 'must be a non-empty array');
+  }
+  destinations.forEach((d, i) => {
+    if (!(d.payload instanceof Uint8Array) || d.payload.length === 0) {
+      throw new InvalidArgumentError(`destinations[${i}].payload`, 'must be a non-empty Uint8Array');
+    }
+    need(d.writeCap, SIZES.writeCap, `destinations[${i}].writeCap`);
+    need(d.startIndex, SIZES.messageBoxIndex, `destinations[${i}].startIndex`);
+  });
+  const job: CopyJob = {
+    kind: 'payload',
+    destinations: destinations.map((d) => ({
+      payload: d.payload,
+      writeCap: d.writeCap,
+      startIndex: d.startIndex,
+    })),
+    chunkLength: streamBoxPayloadLength(client),
+    batchBoxes: batchBoxesOf(options),
+  };
+  return start(client, job, options);
+}
+
+/**
+ * Tombstones `maxCount` boxes from `destStartIndex` through a copy stream: the courier writes the
+ * tombstones, so either all of them land or the copy reports failure (the guide's "tombstone a range
+ * via copy stream").
+ */
+export async function tombstoneRangeViaCopy(
+  client: CopyClient,
+  destWriteCap: Uint8Array,
+  destStartIndex: Uint8Array,
+  maxCount: number,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  need(destWriteCap, SIZES.writeCap, 'destWriteCap');
+  need(destStartIndex, SIZES.messageBoxIndex, 'destStartIndex');
+  // MaxCount 0 makes the daemon ignore IsLast (spec §2.8), so the stream would never be final.
+  if (!Number.isSafeInteger(maxCount) || maxCount < 1 || maxCount > 0xffff_ffff) {
+    throw new InvalidArgumentError('maxCount', 'must be an integer in [1, 2^32)');
+  }
+  const job: CopyJob = {
+    kind: 'tombstone',
+    writeCap: destWriteCap,
+    startIndex: destStartIndex,
+    count: maxCount,
+    batchBoxes: batchBoxesOf(options),
+  };
+  return start(client, job, options);
+}
+
+/**
+ * Continues the copy stream `id` from its last checkpoint in `store` (after a crash, a kill, an error
+ * or a courier failure) and runs it to the end. Temp writes that may already have landed are sent again;
+ * they are byte-identical, so replicas accept them as idempotent.
+ */
+export async function resumeCopy(
+  client: CopyClient,
+  store: CheckpointStore,
+  id: string,
+  options: Omit<CopyOptions, 'checkpointStore' | 'id' | 'batchBoxes'> = {},
+): Promise<CopyResult> {
+  options.signal?.throwIfAborted();
+  const stored = await loadCopy(store, id);
+  if (stored === undefined)
+    throw new CheckpointError(`no copy stream ${JSON.stringify(id)} in the checkpoint store`);
+  // Without a checkpoint the process stopped between saving the job and the first checkpoint: nothing
+  // went out yet, and the machine starts afresh.
+  const input =
+    stored.progress === undefined
+      ? { id, job: stored.job }
+      : { id, job: stored.job, progress: stored.progress };
+  return settle(await runCopyStream(client, store, input, runOptions(options)));
+}

@@ -1,0 +1,277 @@
+/**
+ * writeStream / readStream: a multi-box payload moved with several single-box operations in flight
+ * (the guide's "How to send and receive a large payload with the stream API"), built in the thin client
+ * from independent ARQ operations. See README.md in this folder for the privacy trade-off.
+ *
+ * Format: the payload is cut into boxes of MaxPlaintextPayloadLength − 4 bytes; each box is one
+ * EncryptWrite, whose padding carries the box's 4-byte length tag, so readStream returns exactly the
+ * bytes written, and a reader derives the box count as ceil(length / (Max − 4)). An empty payload
+ * writes no box (an empty box would be a tombstone).
+ *
+ * Window: `window` operations in flight at most; 0 = automatic, the bandwidth-delay product of the
+ * removed daemon-side stream, ceil(LambdaP / Mu × (2·NrHops − 1)) + 1 from the current PKI document,
+ * capped at 15 (below the daemon's per-app queue of 16, so a cancel is never stuck behind a full queue).
+ * Only a box whose own operation fails with a retryable error is tried again (up to `maxAttempts`);
+ * lost packets are already retransmitted per box by the daemon's ARQ. By default each further box is
+ * admitted after an Exp(mean 1/LambdaP) gap, so couriers see the arrival pattern of ordinary
+ * single-box use; `pacing: false` turns that off.
+ */
+import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
+import { nextIndex } from '../crypto/bacap.js';
+import { InvalidArgumentError, NotConnectedError } from '../errors.js';
+import type { PkiDocument } from '../pki/document.js';
+import { SIZES } from '../wire/schema.js';
+
+export type { StreamProgress } from '../../actors/window.js';
+
+/** The envelope an EncryptWrite / EncryptRead returns. */
+export interface EncryptedEnvelope {
+  messageCiphertext: Uint8Array;
+  envelopeDescriptor: Uint8Array;
+  envelopeHash: Uint8Array;
+  nextMessageBoxIndex: Uint8Array;
+}
+
+export interface StartResendingRequest {
+  readCap?: Uint8Array;
+  writeCap?: Uint8Array;
+  messageBoxIndex?: Uint8Array;
+  replyIndex?: number;
+  envelopeDescriptor: Uint8Array;
+  messageCiphertext: Uint8Array;
+  envelopeHash: Uint8Array;
+  noRetryOnBoxIdNotFound?: boolean;
+  noIdempotentBoxAlreadyExists?: boolean;
+}
+
+/**
+ * The part of ThinClient (API.md) the streams use. Structural, so that ThinClient satisfies it and
+ * tests can pass a real client or anything else with these members.
+ */
+export interface StreamClient {
+  encryptWrite(plaintext: Uint8Array, writeCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
+  encryptRead(readCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
+  startResendingEncryptedMessage(
+    request: StartResendingRequest,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ plaintext: Uint8Array }>;
+  readonly pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined;
+  readonly sphinxGeometry?: { nrHops?: number } | null | undefined;
+  pkiDocument(): Pick<PkiDocument, 'lambdaP' | 'mu' | 'topology'> | null;
+}
+
+export interface StreamOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: StreamProgress) => void;
+  /**
+   * Admission pacing: true (default) = an Exp(1/LambdaP) gap before each further box; false = admit
+   * as fast as the window allows; `{ meanGapMs }` = that mean instead of 1/LambdaP.
+   */
+  pacing?: boolean | { meanGapMs: number };
+  /** Attempts per box, the first included. Default 3. */
+  maxAttempts?: number;
+  /** Passed to the transfer actor (XState inspection). */
+  inspect?: RunWindowOptions['inspect'];
+}
+
+/** The largest automatic window: one below the daemon's per-app request queue (16). */
+export const MAX_AUTO_WINDOW = 15;
+
+/**
+ * The automatic window, the bandwidth-delay product of the removed daemon-side stream:
+ * ceil(LambdaP / Mu × (2·NrHops − 1)) + 1, capped at MAX_AUTO_WINDOW; 1 when the rates are unusable.
+ * Docker (LambdaP 0.001, Mu 0.005, NrHops 5): ceil(0.2 × 9) + 1 = 3.
+ */
+export function autoWindow(lambdaP: number, mu: number, nrHops: number): number {
+  if (!(lambdaP > 0) || !(mu > 0) || !(nrHops > 0) || !Number.isFinite(lambdaP / mu)) return 1;
+  const w = Math.ceil((lambdaP / mu) * (2 * nrHops - 1) - 1e-9) + 1;
+  return Math.max(1, Math.min(MAX_AUTO_WINDOW, w));
+}
+
+/** Hops of a Sphinx path: the geometry's NrHops, else the layers of the topology + 2 (gateway, service). */
+function hopCount(client: StreamClient, doc: Pick<PkiDocument, 'topology'>): number {
+  return client.sphinxGeometry?.nrHops ?? doc.topology.length + 2;
+}
+
+/** `window`, or the automatic window for 0. */
+export function resolveWindow(client: StreamClient, window: number): number {
+  if (!Number.isSafeInteger(window) || window < 0) {
+    throw new InvalidArgumentError('window', `must be a non-negative integer, got ${String(window)}`);
+  }
+  if (window > 0) return window;
+  const doc = client.pkiDocument();
+  if (doc === null) return 1;
+  return autoWindow(doc.lambdaP, doc.mu, hopCount(client, doc));
+}
+
+function pacingOf(
+  client: StreamClient,
+  pacing: StreamOptions['pacing'],
+): { pacing: boolean; meanGapMs: number } {
+  if (pacing === false) return { pacing: false, meanGapMs: 0 };
+  if (typeof pacing === 'object') return { pacing: pacing.meanGapMs > 0, meanGapMs: pacing.meanGapMs };
+  const lambdaP = client.pkiDocument()?.lambdaP ?? 0;
+  // Without a document the daemon cannot send anyway; keep a gap of the docker default (1 s).
+  return { pacing: true, meanGapMs: lambdaP > 0 ? 1 / lambdaP : 1000 };
+}
+
+/** Destination bytes per box for the stream API: MaxPlaintextPayloadLength − 4. */
+export function streamBoxPayloadLength(client: Pick<StreamClient, 'pigeonholeGeometry'>): number {
+  const max = client.pigeonholeGeometry?.maxPlaintextPayloadLength;
+  if (max === undefined)
+    throw new NotConnectedError('the Pigeonhole geometry is not known yet (no connection status)');
+  if (max <= 4)
+    throw new InvalidArgumentError('pigeonholeGeometry', `MaxPlaintextPayloadLength ${max} is too small`);
+  return max - 4;
+}
+
+/** Boxes a payload of `length` bytes takes in a stream. */
+export function streamBoxCount(length: number, boxPayloadLength: number): number {
+  return Math.ceil(length / boxPayloadLength);
+}
+
+function need(value: unknown, size: number, field: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== size) {
+    throw new InvalidArgumentError(field, `must be a Uint8Array of ${size} bytes`);
+  }
+}
+
+/**
+ * The box indices of a stream, computed by the BACAP ratchet as boxes are admitted (in order), and
+ * kept only while their box is unfinished.
+ */
+class IndexCursor {
+  #k = 0;
+  #index: Uint8Array;
+  readonly #open = new Map<number, Uint8Array>();
+  constructor(start: Uint8Array) {
+    this.#index = start;
+  }
+  /** The index of box k (k is admitted for the first time in increasing order, or is still open). */
+  take(k: number): Uint8Array {
+    const open = this.#open.get(k);
+    if (open !== undefined) return open;
+    while (this.#k < k) this.advance();
+    const index = this.#index;
+    this.#open.set(k, index);
+    return index;
+  }
+  release(k: number): void {
+    this.#open.delete(k);
+  }
+  /** The index `n` boxes after the start. */
+  at(n: number): Uint8Array {
+    while (this.#k < n) this.advance();
+    return this.#index;
+  }
+  private advance(): void {
+    this.#index = nextIndex(this.#index);
+    this.#k += 1;
+  }
+}
+
+function windowInput(client: StreamClient, boxCount: number, window: number, options: StreamOptions) {
+  return {
+    boxCount,
+    window: resolveWindow(client, window),
+    ...pacingOf(client, options.pacing),
+    maxAttempts: options.maxAttempts ?? 3,
+  };
+}
+
+/**
+ * Writes `payload` to consecutive boxes from `startIndex` with up to `window` writes in flight
+ * (0 = automatic). Resolves with the index after the last box written (`startIndex` for an empty
+ * payload). Rejects with the error of a box that failed for good, or with `signal.reason`.
+ */
+export async function writeStream(
+  client: StreamClient,
+  writeCap: Uint8Array,
+  startIndex: Uint8Array,
+  payload: Uint8Array,
+  window: number,
+  options: StreamOptions = {},
+): Promise<Uint8Array> {
+  need(writeCap, SIZES.writeCap, 'writeCap');
+  need(startIndex, SIZES.messageBoxIndex, 'startIndex');
+  if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload', 'must be a Uint8Array');
+  const per = streamBoxPayloadLength(client);
+  const boxCount = streamBoxCount(payload.length, per);
+  const input = windowInput(client, boxCount, window, options);
+  const indices = new IndexCursor(startIndex);
+  await runWindow(
+    input,
+    async (k, _attempt, signal) => {
+      const index = indices.take(k);
+      const box = payload.subarray(k * per, Math.min(payload.length, (k + 1) * per));
+      const env = await client.encryptWrite(box, writeCap, index);
+      signal.throwIfAborted();
+      await client.startResendingEncryptedMessage(
+        {
+          writeCap,
+          envelopeDescriptor: env.envelopeDescriptor,
+          messageCiphertext: env.messageCiphertext,
+          envelopeHash: env.envelopeHash,
+        },
+        { signal },
+      );
+      indices.release(k);
+    },
+    options,
+  );
+  return indices.at(boxCount).slice();
+}
+
+/**
+ * Reads `boxCount` consecutive boxes from `startIndex` with up to `window` reads in flight
+ * (0 = automatic) and returns their plaintexts concatenated in index order, and the index after the
+ * last box. A box that is not there yet is waited for (the daemon re-polls BoxIDNotFound); a
+ * tombstoned box rejects the whole read with TombstoneError.
+ */
+export async function readStream(
+  client: StreamClient,
+  readCap: Uint8Array,
+  startIndex: Uint8Array,
+  boxCount: number,
+  window: number,
+  options: StreamOptions = {},
+): Promise<{ data: Uint8Array; nextIndex: Uint8Array }> {
+  need(readCap, SIZES.readCap, 'readCap');
+  need(startIndex, SIZES.messageBoxIndex, 'startIndex');
+  if (!Number.isSafeInteger(boxCount) || boxCount < 0 || boxCount > 0xffff_ffff) {
+    throw new InvalidArgumentError('boxCount', `must be an integer in [0, 2^32), got ${String(boxCount)}`);
+  }
+  const input = windowInput(client, boxCount, window, options);
+  const indices = new IndexCursor(startIndex);
+  const boxes: (Uint8Array | undefined)[] = new Array(boxCount);
+  await runWindow(
+    input,
+    async (k, _attempt, signal) => {
+      const index = indices.take(k);
+      const env = await client.encryptRead(readCap, index);
+      signal.throwIfAborted();
+      const reply = await client.startResendingEncryptedMessage(
+        {
+          readCap,
+          messageBoxIndex: index,
+          envelopeDescriptor: env.envelopeDescriptor,
+          messageCiphertext: env.messageCiphertext,
+          envelopeHash: env.envelopeHash,
+        },
+        { signal },
+      );
+      boxes[k] = reply.plaintext;
+      indices.release(k);
+    },
+    options,
+  );
+  let length = 0;
+  for (const b of boxes) length += b!.length;
+  const data = new Uint8Array(length);
+  let offset = 0;
+  for (const b of boxes) {
+    data.set(b!, offset);
+    offset += b!.length;
+  }
+  return { data, nextIndex: indices.at(boxCount).slice() };
+}
