@@ -1,0 +1,37 @@
+/**
+ * `get_directory_authorities`: the daemon's configured voting-authority peers as thin-client
+ * DirectoryAuthority records (kp:client/pigeonhole.go `dirauthDescriptor`): keys as hpqc PEM
+ * (`<SCHEME NAME IN CAPITALS> PUBLIC KEY`), `identity_key_hash` = BLAKE2b-256 of the identity key.
+ */
+import { blake2b256 } from '../../crypto/hash.js';
+import type { DirectoryAuthorityBody } from '../../wire/schema.js';
+
+export interface AuthorityInfo {
+  name: string;
+  scheme: string;
+  publicKey: Uint8Array;
+  /** The authority's link (wire KEM) public key; X-Wing in docker. */
+  linkKey: Uint8Array;
+  wireKemScheme: string;
+  addresses: string[];
+}
+
+/** Go's `pem.EncodeToMemory`: base64 in 64-character lines. */
+export function toPem(label: string, bytes: Uint8Array): string {
+  const b64 = Buffer.from(bytes).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+export function authorityDescriptors(list: readonly AuthorityInfo[]): DirectoryAuthorityBody[] {
+  return list.map((a) => ({
+    identifier: a.name,
+    pki_signature_scheme: a.scheme,
+    wire_kem_scheme: a.wireKemScheme,
+    addresses: [...a.addresses],
+    identity_public_key_pem: toPem(`${a.scheme.toUpperCase()} PUBLIC KEY`, a.publicKey),
+    link_public_key_pem: toPem(`${a.wireKemScheme.toUpperCase()} PUBLIC KEY`, a.linkKey),
+    identity_key_hash: blake2b256(a.publicKey),
+  }));
+}

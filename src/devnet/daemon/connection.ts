@@ -1,0 +1,117 @@
+/**
+ * One thin-client socket as kpclientd's `incomingConn` handles it: 4-byte big-endian framing with the
+ * 40 MiB cap, Go-lenient request decoding, requests handled strictly in arrival order, every reply written
+ * as Go's full 25-key Response map. Any framing or CBOR error drops the connection (the session survives,
+ * as after any unintentional disconnect).
+ */
+import type { Socket } from 'node:net';
+import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
+import { type DecodedRequest, decodeRequest, encodeResponse } from '../../wire/messages.js';
+import type { ResponseBody, ResponseKey } from '../../wire/schema.js';
+
+export interface ConnectionHandler {
+  /** Handles one decoded request; may return a promise (the next request waits for it). */
+  handle(conn: Connection, request: DecodedRequest): void | Promise<void>;
+  closed(conn: Connection): void;
+  log(line: string): void;
+}
+
+let nextConnId = 1;
+
+export class Connection {
+  readonly id = nextConnId++;
+  /** Set by `thin_close`: the daemon then destroys the session at once. */
+  explicitClose = false;
+  /** Set once the two handshake frames are queued; broadcasts wait for it. */
+  initialSequenceDone = false;
+  /** The session (AppID) this connection currently speaks for; owned by the daemon. */
+  appKey = '';
+  private readonly decoder = new FrameDecoder();
+  private chain: Promise<void> = Promise.resolve();
+  private isClosed = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handler: ConnectionHandler,
+  ) {
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {
+      // ECONNRESET and friends: 'close' follows and does the cleanup.
+    });
+    socket.on('close', () => this.onClose());
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Writes one Go-style Response frame. Returns false when the socket is gone. */
+  send<K extends ResponseKey>(key: K, body: ResponseBody<K>): boolean {
+    if (this.isClosed || this.socket.destroyed) return false;
+    try {
+      this.socket.write(encodeFrame(encodeResponse(key, body, 'go')));
+      return true;
+    } catch (err) {
+      this.handler.log(`conn ${this.id}: cannot encode ${key}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Writes an already-encoded frame body. */
+  sendRaw(body: Uint8Array): boolean {
+    if (this.isClosed || this.socket.destroyed) return false;
+    this.socket.write(encodeFrame(body));
+    return true;
+  }
+
+  /** Drops the connection (no shutdown event). */
+  drop(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** Graceful end: flush what is queued, then close. */
+  end(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    let frames: Uint8Array[];
+    try {
+      frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (err) {
+      this.handler.log(`conn ${this.id}: bad frame (${(err as Error).message}); dropping the connection`);
+      this.drop();
+      return;
+    }
+    for (const frame of frames) {
+      let request: DecodedRequest;
+      try {
+        request = decodeRequest(frame, { fixedSize: 'go' });
+      } catch (err) {
+        this.handler.log(`conn ${this.id}: undecodable request (${(err as Error).message}); dropping`);
+        this.drop();
+        return;
+      }
+      this.chain = this.chain.then(async () => {
+        if (this.isClosed) return;
+        try {
+          await this.handler.handle(this, request);
+        } catch (err) {
+          this.handler.log(`conn ${this.id}: handler for ${request.key} failed: ${(err as Error).stack}`);
+        }
+      });
+    }
+  }
+
+  private onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    try {
+      this.handler.closed(this);
+    } catch (err) {
+      this.handler.log(`conn ${this.id}: close handler failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The embedded Katzenpost network (`katzenpost-thin-client/devnet`): a kpclientd-compatible daemon on a
+ * real socket, backed by an in-process simulated Pigeonhole network. Any thin client (this one, or the
+ * reference Go, Python and Rust clients) can dial it. See src/devnet/README.md.
+ *
+ * ```ts
+ * const net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', seed: 'demo' });
+ * const client = await ThinClient.connect(net.thinClientConfig);
+ * await net.restartDaemon();
+ * await net.stop();
+ * ```
+ */
+import type { Server, Socket } from 'node:net';
+import type { Config } from '../config.js';
+import { type Clock, RealClock, VirtualClock } from './clock.js';
+import type { AuthorityInfo } from './daemon/authorities.js';
+import { Connection } from './daemon/connection.js';
+import { Daemon } from './daemon/daemon.js';
+import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geometry.js';
+import { listenOn, parseListen } from './listen.js';
+import type { NetworkStats } from './network/context.js';
+import { Network } from './network/network.js';
+import { Drbg, seedBytes } from './rng.js';
+import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.js';
+
+export { type Clock, RealClock, VirtualClock } from './clock.js';
+export type { NetworkStats as DevnetStats } from './network/context.js';
+export { type DevnetProfile, PROFILES, type TimingProfile } from './timing.js';
+
+/**
+ * Behaviours of the real daemon and network that look unintended (spec/daemon-semantics.md §10). Each
+ * defaults to what the devnet does out of the box; see README.md for why.
+ */
+export interface DevnetQuirks {
+  /**
+   * Quirk 6 (§9.3): a courier reply that reaches the daemon while the app's socket is down is dropped and
+   * its ARQ keeps no timer, so the blocked start_resending_* never completes on that session. Default
+   * `true` (as kpclientd main does). `false`: the daemon retransmits after the app is back instead.
+   */
+  dropRepliesWhileDisconnected?: boolean;
+  /**
+   * Courier re-dispatches per envelope triggered by client polls (§5.3). kpclientd main caps them at 5;
+   * v0.0.90 (the Python/Rust pin) had no cap. Default `Infinity`, so that a read issued before the write
+   * lands keeps polling until the box appears.
+   */
+  courierRedispatchLimit?: number;
+  /**
+   * Quirk 3 (§5.2): the courier serves slot 0 even when it holds an error (e.g. BoxIDNotFound from a
+   * lagging shard) while slot 1 holds a success, so a read can loop for the dedup lifetime. Default
+   * `false`: the devnet serves the success instead.
+   */
+  staleNegative?: boolean;
+}
+
+/**
+ * Options of `startDevnet`. Every knob is also described in src/devnet/README.md.
+ */
+export interface DevnetOptions {
+  /**
+   * Where the daemon listens: `tcp://host:port` (port 0 picks a free one), `unix:///absolute/path`,
+   * `unix://@name` (Linux abstract socket), or a bare `host:port`. Default `tcp://127.0.0.1:0`.
+   */
+  listen?: string;
+  /**
+   * `instant` (default): no mixing delays and no send-slot waits; for tests. `docker`: the docker
+   * testnet's timings (per-hop Exp(200 ms) delays, Poisson send slots every 1 s on average, ARQ
+   * retransmission after ReplyETA + 20 s, courier/replica link pacing, 5 s copy polls).
+   */
+  profile?: DevnetProfile;
+  /** Divides every delay of the profile (docker at 20 runs twenty times faster). Default 1. */
+  timeWarp?: number;
+  /** Makes the network reproducible: keys, tokens, AppIDs, routing choices, delays and losses. */
+  seed?: Uint8Array | string | number | bigint;
+  /**
+   * The clock every delay is scheduled on. Default: the wall clock. Pass a `VirtualClock` to step time
+   * explicitly in tests (zero-delay work still runs by itself).
+   */
+  clock?: Clock;
+  /** Probability that a mixnet leg (request or SURB reply) is lost, in [0, 1). The ARQ retransmits. Default 0. */
+  lossProbability?: number;
+  /** Delay before the second shard receives a replicated write, in simulated ms (divided by timeWarp). Default 0. */
+  replicationLagMs?: number;
+  /** How long a session survives a dropped socket, in simulated ms. Default 10 min (kpclientd's default). */
+  sessionGracePeriodMs?: number;
+  /** Directory authorities' signature scheme. Default `Falcon-padded-512-Ed25519`; `Ed25519` is faster. */
+  authorityScheme?: 'Falcon-padded-512-Ed25519' | 'Ed25519';
+  /** Number of directory authorities. Default 3. */
+  authorityCount?: number;
+  /** Number of storage replicas (IDs 0..n-1). Default 5; at least 2. */
+  replicaCount?: number;
+  /** Number of service nodes, each offering `echo` (+echo) and `courier`. Default 3. */
+  serviceNodeCount?: number;
+  /** Cost of one CTIDH operation in simulated ms (client encrypt = 3, replica hops 1–2 each). Default 0. */
+  ctidhCostMs?: number;
+  /** Whether the daemon starts connected to the (simulated) mixnet gateway. Default true. */
+  mixnetConnected?: boolean;
+  /** The first epoch. Default: the current Katzenpost epoch for the profile's epoch length. */
+  startEpoch?: bigint;
+  /** Overrides of individual profile delays (simulated ms, before timeWarp). */
+  timing?: Partial<TimingProfile>;
+  /** See `DevnetQuirks`. */
+  quirks?: DevnetQuirks;
+  /** Diagnostics sink; silent by default. */
+  log?: (line: string) => void;
+}
+
+export interface DevnetAuthority {
+  name: string;
+  scheme: string;
+  publicKey: Uint8Array;
+}
+
+/** A running devnet. */
+export interface Devnet {
+  /** A Config that ThinClient.connect (and `configToToml`) accepts. */
+  readonly thinClientConfig: Config;
+  /** Where the daemon listens: `host:port`, a socket path, or `@name`. */
+  readonly address: string;
+  /** The trust root for `verifyPkiDocument`. */
+  readonly authorities: readonly DevnetAuthority[];
+  readonly profile: DevnetProfile;
+  readonly clock: Clock;
+  readonly geometry: { sphinx: SphinxGeometry; pigeonhole: PigeonholeGeometry };
+  /** The current daemon instance token (changes on restartDaemon). */
+  instanceToken(): Uint8Array;
+  /** The current Katzenpost epoch. */
+  epoch(): bigint;
+  /**
+   * Restarts the daemon: new instance token, every connection dropped (after a shutdown_event unless
+   * `graceful: false`), sessions and in-flight ARQs forgotten; network storage and courier caches stay.
+   */
+  restartDaemon(options?: { graceful?: boolean }): Promise<void>;
+  /** Severs every client connection without a restart; sessions survive their grace period. */
+  dropConnections(): void;
+  /**
+   * Connects or disconnects the daemon from the mixnet gateway: a connection_status_event goes to every
+   * client; while disconnected, local requests work and mixnet requests wait in their queues.
+   */
+  setMixnetConnected(connected: boolean): void;
+  isMixnetConnected(): boolean;
+  setLossProbability(p: number): void;
+  setReplicationLagMs(ms: number): void;
+  /** Counters of the simulated network. */
+  stats(): NetworkStats & { sessions: number; arqsInFlight: number };
+  /** Internals for tests: the simulated network. */
+  readonly network: Network;
+  /** Stops everything: a shutdown_event to every client, then the listener closes. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_LISTEN = 'tcp://127.0.0.1:0';
+
+export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
+  const profile: DevnetProfile = options.profile ?? 'instant';
+  const timeWarp = options.timeWarp ?? 1;
+  const overrides: Partial<TimingProfile> = { ...options.timing };
+  if (options.ctidhCostMs !== undefined) overrides.ctidhMs = options.ctidhCostMs;
+  if (options.sessionGracePeriodMs !== undefined) overrides.sessionGraceMs = options.sessionGracePeriodMs;
+  const timing = resolveTiming(profile, timeWarp, overrides);
+  const replicaCount = options.replicaCount ?? 5;
+  if (!Number.isInteger(replicaCount) || replicaCount < 2 || replicaCount > 255) {
+    throw new RangeError('devnet: replicaCount must be an integer in [2, 255]');
+  }
+  const serviceNodeCount = options.serviceNodeCount ?? 3;
+  if (!Number.isInteger(serviceNodeCount) || serviceNodeCount < 1) {
+    throw new RangeError('devnet: serviceNodeCount must be ≥ 1');
+  }
+  const target = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const root = options.seed === undefined ? Drbg.random() : new Drbg(seedBytes(options.seed));
+  const clock = options.clock ?? new RealClock();
+  const log = options.log ?? (() => {});
+  const sizes = deriveSizes();
+  const quirks = options.quirks ?? {};
+
+  const network = new Network({
+    clock,
+    rng: root,
+    sizes,
+    timing,
+    profile,
+    authorityScheme: options.authorityScheme ?? 'Falcon-padded-512-Ed25519',
+    authorityCount: options.authorityCount ?? 3,
+    replicaCount,
+    serviceNodeCount,
+    lossProbability: options.lossProbability ?? 0,
+    replicationLagMs: options.replicationLagMs ?? 0,
+    startEpoch: options.startEpoch,
+    courierRedispatchLimit: quirks.courierRedispatchLimit ?? Number.POSITIVE_INFINITY,
+    fixStaleNegative: !(quirks.staleNegative ?? false),
+    log,
+  });
+
+  const linkSeed = root.fork('authority-links');
+  const authorityInfo: AuthorityInfo[] = network.authorities.map((a, i) => ({
+    name: a.name,
+    scheme: a.scheme,
+    publicKey: a.publicKey,
+    linkKey: linkSeed.bytes(1216),
+    wireKemScheme: 'xwing',
+    addresses: [`tcp://127.0.0.1:${30001 + i}`],
+  }));
+
+  let mixnetConnected = options.mixnetConnected ?? true;
+  let generation = 0;
+  const newDaemon = () =>
+    new Daemon({
+      network,
+      clock,
+      rng: root.fork(`daemon/${generation++}`),
+      sizes,
+      timing: timing.warped,
+      sessionGraceMs: timing.warped.sessionGraceMs,
+      mixnetConnected: () => mixnetConnected,
+      authorities: authorityInfo,
+      dropRepliesWhileDisconnected: quirks.dropRepliesWhileDisconnected ?? true,
+      log,
+    });
+  let daemon = newDaemon();
+
+  const onSocket = (socket: Socket) => {
+    const current = daemon;
+    try {
+      current.accept(new Connection(socket, current));
+    } catch (err) {
+      log(`accept failed: ${(err as Error).message}`);
+      socket.destroy();
+    }
+  };
+  let server: Server;
+  let address: string;
+  let thinClientConfig: Config;
+  try {
+    ({ server, address, config: thinClientConfig } = await listenOn(target, onSocket));
+  } catch (err) {
+    network.stop();
+    throw err;
+  }
+
+  let stopped = false;
+  const authorities = network.authorities.map((a) => ({
+    name: a.name,
+    scheme: a.scheme,
+    publicKey: a.publicKey.slice(),
+  }));
+
+  const net: Devnet = {
+    thinClientConfig,
+    address,
+    authorities,
+    profile,
+    clock,
+    geometry: { sphinx: { ...sizes.sphinx }, pigeonhole: { ...sizes.pigeonhole } },
+    network,
+    instanceToken: () => daemon.instanceToken.slice(),
+    epoch: () => network.currentEpoch(),
+    async restartDaemon(opts = {}) {
+      if (stopped) throw new Error('devnet: stopped');
+      daemon.shutdown(opts.graceful ?? true);
+      daemon = newDaemon();
+    },
+    dropConnections() {
+      daemon.dropConnections();
+    },
+    setMixnetConnected(connected: boolean) {
+      if (typeof connected !== 'boolean') throw new TypeError('devnet: setMixnetConnected takes a boolean');
+      if (connected === mixnetConnected) return;
+      mixnetConnected = connected;
+      daemon.mixnetStatusChanged();
+    },
+    isMixnetConnected: () => mixnetConnected,
+    setLossProbability: (p: number) => network.setLossProbability(p),
+    setReplicationLagMs: (ms: number) => network.setReplicationLagMs(ms),
+    stats: () => ({ ...network.stats, sessions: daemon.sessionCount, arqsInFlight: daemon.arqCount }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      daemon.shutdown(true);
+      network.stop();
+      if (clock instanceof RealClock) clock.clearAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return net;
+}
+
+/** Helper for tests: a VirtualClock-driven devnet is the same call with `clock: new VirtualClock()`. */
+export function virtualClock(start = 0): VirtualClock {
+  return new VirtualClock(start);
+}

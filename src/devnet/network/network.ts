@@ -1,0 +1,424 @@
+/**
+ * The simulated network behind the devnet daemon: directory authorities signing one PKI document per
+ * epoch, service nodes offering `echo` (+echo) and `courier` (courier), the storage replicas, and the
+ * mixnet itself reduced to what a client can observe of it: per-hop delays, per-leg loss, and SURB replies.
+ *
+ * Sphinx is not simulated: a packet is the CourierQuery or user payload plus a reply callback standing in
+ * for the SURB. Its timing is: the service sees it after the sum of the forward hop delays
+ * (NrHops of them), the reply arrives after the reverse hop delays (NrHops - 2); ReplyETA is the sum.
+ */
+
+import { blake2b256, hkdfBlake2b512 } from '../../crypto/hash.js';
+import { type Clock, sleep, type TimerHandle } from '../clock.js';
+import type { Sizes } from '../geometry.js';
+import { type NikeKeypair, nikeKeypair } from '../pigeonhole/mkem.js';
+import {
+  buildSignedPkiDocument,
+  cbor,
+  createAuthoritySet,
+  DEVNET_KEY_SIZES,
+  type DevnetAuthority,
+  encodeCbor,
+} from '../pki/index.js';
+import type { Drbg } from '../rng.js';
+import type { TimingProfile } from '../timing.js';
+import { emptyStats, type NetworkContext, type NetworkStats } from './context.js';
+import { Courier } from './courier.js';
+import type { Directory, ReplicaInfo, ServiceInfo } from './directory.js';
+import { Replica } from './replica.js';
+
+/** 2017-06-01T00:00:00Z, the Katzenpost epoch origin. */
+const EPOCH_ORIGIN_MS = Date.UTC(2017, 5, 1);
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export interface NetworkOptions {
+  clock: Clock;
+  /** The root randomness; the network takes labelled child streams from it. */
+  rng: Drbg;
+  sizes: Sizes;
+  timing: { nominal: TimingProfile; warped: TimingProfile };
+  profile: 'instant' | 'docker';
+  authorityScheme: string;
+  authorityCount: number;
+  replicaCount: number;
+  serviceNodeCount: number;
+  lossProbability: number;
+  replicationLagMs: number;
+  startEpoch?: bigint;
+  courierRedispatchLimit: number;
+  fixStaleNegative: boolean;
+  log: (line: string) => void;
+}
+
+/** A packet handed to the mixnet by the daemon. */
+export interface Packet {
+  destinationIdHash: Uint8Array;
+  recipientQueueId: Uint8Array;
+  payload: Uint8Array;
+  /** The SURB: called with the reply payload (padded to ForwardPayloadLength) if one comes back. */
+  onReply?: (payload: Uint8Array) => void;
+}
+
+export class UnknownDestinationError extends Error {
+  override readonly name = 'UnknownDestinationError';
+}
+
+interface ServiceNode {
+  info: ServiceInfo;
+  courier: Courier;
+}
+
+export class Network implements NetworkContext {
+  readonly clock: Clock;
+  readonly timing: TimingProfile;
+  readonly nominal: TimingProfile;
+  readonly rng: Drbg;
+  readonly sizes: Sizes;
+  readonly stats: NetworkStats = emptyStats();
+  readonly authorities: DevnetAuthority[];
+  readonly replicas: Replica[] = [];
+  readonly serviceNodes: ServiceNode[] = [];
+  readonly startEpoch: bigint;
+
+  private readonly keySeed: Uint8Array;
+  private readonly delayRng: Drbg;
+  private readonly docs = new Map<bigint, Directory>();
+  private readonly replicaKeys = new Map<string, NikeKeypair>();
+  private readonly epochListeners = new Set<(dir: Directory) => void>();
+  private readonly t0: number;
+  private epochTimer: TimerHandle | null = null;
+  private stopped = false;
+  private loss: number;
+  private lag: number;
+  private readonly options: NetworkOptions;
+  private readonly mixNames = ['mix1', 'mix2', 'mix3'];
+  private readonly sphinxGeometryHash: Uint8Array;
+
+  constructor(options: NetworkOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.timing = options.timing.warped;
+    this.nominal = options.timing.nominal;
+    this.sizes = options.sizes;
+    this.rng = options.rng.fork('network');
+    this.delayRng = options.rng.fork('mixnet');
+    this.keySeed = options.rng.fork('keys').bytes(32);
+    this.loss = checkProbability(options.lossProbability);
+    this.lag = checkNonNegative(options.replicationLagMs, 'replicationLagMs');
+    this.authorities = createAuthoritySet({
+      count: options.authorityCount,
+      scheme: options.authorityScheme,
+      seed: this.derive('authorities', 32),
+    });
+    const identitySize = DEVNET_KEY_SIZES.identity[this.authorities[0]!.scheme];
+    for (let i = 0; i < options.replicaCount; i++) {
+      this.replicas.push(
+        new Replica(i, `replica${i + 1}`, this.derive(`replica/${i}/identity`, identitySize), this),
+      );
+    }
+    for (let i = 0; i < options.serviceNodeCount; i++) {
+      const name = `servicenode${i + 1}`;
+      const identityKey = this.derive(`service/${i}/identity`, identitySize);
+      this.serviceNodes.push({
+        info: {
+          name,
+          identityKey,
+          identityHash: blake2b256(identityKey),
+          kaetzchen: new Map([
+            ['echo', '+echo'],
+            ['courier', 'courier'],
+          ]),
+        },
+        courier: new Courier(name, this),
+      });
+    }
+    this.sphinxGeometryHash = blake2b256(
+      encodeCbor(
+        cbor.struct(
+          Object.entries(options.sizes.sphinx).map(
+            ([k, v]) => [k, typeof v === 'string' ? cbor.text(v) : cbor.uint(v)] as const,
+          ),
+        ),
+        'canonical',
+      ),
+    );
+    this.startEpoch =
+      options.startEpoch ?? BigInt(Math.floor((Date.now() - EPOCH_ORIGIN_MS) / this.nominal.epochMs));
+    this.t0 = this.clock.now();
+    this.directoryFor(this.startEpoch);
+    this.armEpochTimer();
+  }
+
+  // ---- NetworkContext ----------------------------------------------------------------------------------
+
+  directory(): Directory {
+    return this.directoryFor(this.currentEpoch());
+  }
+
+  replica(id: number): Replica | undefined {
+    return this.replicas.find((r) => r.replicaId === id);
+  }
+
+  replicaKeypair(replicaId: number, replicaEpoch: bigint): NikeKeypair {
+    const key = `${replicaId}/${replicaEpoch}`;
+    let kp = this.replicaKeys.get(key);
+    if (!kp) {
+      kp = nikeKeypair(this.derive(`replica/${replicaId}/envelope/${replicaEpoch}`, 32));
+      this.replicaKeys.set(key, kp);
+    }
+    return kp;
+  }
+
+  replicationLagMs(): number {
+    return this.lag / this.warp;
+  }
+
+  linkDelay(): Promise<void> {
+    const ms = this.rng.exp(this.timing.linkMeanMs);
+    return ms > 0 ? sleep(this.clock, ms) : Promise.resolve();
+  }
+
+  courierRedispatchLimit(): number {
+    return this.options.courierRedispatchLimit;
+  }
+
+  fixStaleNegative(): boolean {
+    return this.options.fixStaleNegative;
+  }
+
+  log(line: string): void {
+    this.options.log(line);
+  }
+
+  // ---- knobs -------------------------------------------------------------------------------------------
+
+  setLossProbability(p: number): void {
+    this.loss = checkProbability(p);
+  }
+
+  get lossProbability(): number {
+    return this.loss;
+  }
+
+  /** Replication lag in simulated ms (divided by timeWarp when applied). */
+  setReplicationLagMs(ms: number): void {
+    this.lag = checkNonNegative(ms, 'replicationLagMs');
+  }
+
+  private get warp(): number {
+    return this.nominal.epochMs / this.timing.epochMs;
+  }
+
+  // ---- epochs and documents ----------------------------------------------------------------------------
+
+  currentEpoch(): bigint {
+    const elapsed = Math.max(0, this.clock.now() - this.t0);
+    return this.startEpoch + BigInt(Math.floor(elapsed / this.timing.epochMs));
+  }
+
+  /** `ConvertNormalToReplicaEpoch`: epoch × Period / one week (with the nominal Period). */
+  replicaEpochOf(epoch: bigint): bigint {
+    return (epoch * BigInt(Math.round(this.nominal.epochMs))) / BigInt(WEEK_MS);
+  }
+
+  /** The document of `epoch` if the network has published it (epochs from the start to now). */
+  publishedDirectory(epoch: bigint): Directory | undefined {
+    if (epoch < this.startEpoch || epoch > this.currentEpoch()) return undefined;
+    return this.directoryFor(epoch);
+  }
+
+  /** Calls `fn` with each new epoch's directory. Returns an unsubscribe function. */
+  onNewEpoch(fn: (dir: Directory) => void): () => void {
+    this.epochListeners.add(fn);
+    return () => this.epochListeners.delete(fn);
+  }
+
+  private armEpochTimer(): void {
+    if (this.stopped) return;
+    const next = this.currentEpoch() + 1n;
+    const at = this.t0 + Number(next - this.startEpoch) * this.timing.epochMs;
+    this.epochTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      if (this.stopped) return;
+      const dir = this.directoryFor(this.currentEpoch());
+      for (const old of this.docs.keys()) if (old < dir.epoch - 3n) this.docs.delete(old);
+      for (const fn of this.epochListeners) {
+        try {
+          fn(dir);
+        } catch (err) {
+          this.log(`epoch listener failed: ${(err as Error).message}`);
+        }
+      }
+      this.armEpochTimer();
+    });
+  }
+
+  private directoryFor(epoch: bigint): Directory {
+    const cached = this.docs.get(epoch);
+    if (cached) return cached;
+    const replicaEpoch = this.replicaEpochOf(epoch);
+    const replicas: ReplicaInfo[] = this.replicas.map((r) => {
+      const keys = new Map<bigint, Uint8Array>();
+      for (const e of [replicaEpoch - 1n, replicaEpoch, replicaEpoch + 1n]) {
+        if (e >= 0n) keys.set(e, this.replicaKeypair(r.replicaId, e).publicKey);
+      }
+      return { replicaId: r.replicaId, name: r.name, identityKey: r.identityKey, envelopeKeys: keys };
+    });
+    const rates = this.rates();
+    const signed = buildSignedPkiDocument({
+      epoch,
+      genesisEpoch: this.startEpoch,
+      mixes: this.mixNames.map((name) => [{ name }]),
+      gateways: [{ name: 'gateway1' }],
+      services: this.serviceNodes.map((s) => ({
+        name: s.info.name,
+        identityKey: s.info.identityKey,
+        kaetzchen: Object.fromEntries([...s.info.kaetzchen].map(([cap, ep]) => [cap, { endpoint: ep }])),
+      })),
+      replicas: replicas.map((r) => ({
+        name: r.name,
+        replicaId: r.replicaId,
+        identityKey: r.identityKey,
+        envelopeKeys: r.envelopeKeys,
+      })),
+      mu: rates.mu,
+      lambdaP: rates.lambdaP,
+      lambdaL: rates.lambdaL,
+      lambdaM: rates.lambdaM,
+      lambdaG: 0,
+      lambdaR: rates.lambdaR,
+      authorities: this.authorities,
+      sphinxGeometryHash: this.sphinxGeometryHash,
+      replicaEpoch,
+      seed: this.derive('documents', 32),
+    });
+    const dir: Directory = {
+      epoch,
+      replicaEpoch,
+      replicas,
+      configuredReplicaKeys: replicas.map((r) => r.identityKey),
+      services: this.serviceNodes.map((s) => s.info),
+      rates: { mu: rates.mu, lambdaP: rates.lambdaP, lambdaL: rates.lambdaL, lambdaR: rates.lambdaR },
+      signed: signed.signed,
+      stripped: signed.stripped,
+      strippedBroadcast: signed.strippedBroadcast,
+    };
+    this.docs.set(epoch, dir);
+    return dir;
+  }
+
+  /**
+   * Rates published in the document, events per ms. The docker profile publishes the rates it runs at
+   * (warped); the instant profile, which has no delays to describe, publishes docker's nominal rates.
+   */
+  private rates(): { mu: number; lambdaP: number; lambdaL: number; lambdaM: number; lambdaR: number } {
+    const t = this.options.profile === 'docker' ? this.timing : PROFILE_DOCKER_RATES;
+    const per = (ms: number, fallback: number) => (ms > 0 ? 1 / ms : fallback);
+    const w = this.options.profile === 'docker' ? this.warp : 1;
+    return {
+      mu: per(t.hopDelayMeanMs, 0.005),
+      lambdaP: per(t.sendSlotMeanMs, 0.001),
+      lambdaL: 0.0005 * w,
+      lambdaM: 0.0005 * w,
+      lambdaR: per(t.linkMeanMs, 0.005),
+    };
+  }
+
+  // ---- the mixnet --------------------------------------------------------------------------------------
+
+  /**
+   * Sends a packet to a service. Returns the packet's ReplyETA (sum of the sampled hop delays).
+   * @throws UnknownDestinationError when no service node has that identity hash (a compose failure).
+   */
+  send(packet: Packet): { rttMs: number } {
+    const dir = this.directory();
+    const node = this.serviceNodes.find(
+      (s) => dir.services.includes(s.info) && eq(s.info.identityHash, packet.destinationIdHash),
+    );
+    if (!node) throw new UnknownDestinationError('destination not found in the PKI document');
+    this.stats.packetsSent++;
+    const hops = this.sizes.sphinx.NrHops;
+    const hop = () => this.delayRng.exp(this.timing.hopDelayMeanMs) + this.timing.hopFloorMs;
+    let forward = 0;
+    for (let i = 0; i < hops; i++) forward += hop();
+    let reverse = 0;
+    for (let i = 0; i < hops - 2; i++) reverse += hop();
+    const lostForward = this.delayRng.chance(this.loss);
+    const lostReply = this.delayRng.chance(this.loss);
+    this.clock.setTimer(forward, () => {
+      if (this.stopped) return;
+      if (lostForward) {
+        this.stats.packetsLost++;
+        return;
+      }
+      const reply = this.deliver(node, packet.recipientQueueId, packet.payload, packet.onReply !== undefined);
+      if (!reply || !packet.onReply) return;
+      const onReply = packet.onReply;
+      const padded = new Uint8Array(Math.max(this.sizes.forwardPayloadLength, reply.length));
+      padded.set(reply);
+      this.clock.setTimer(reverse, () => {
+        if (this.stopped) return;
+        if (lostReply) {
+          this.stats.packetsLost++;
+          return;
+        }
+        onReply(padded);
+      });
+    });
+    return { rttMs: forward + reverse };
+  }
+
+  private deliver(
+    node: ServiceNode,
+    queueId: Uint8Array,
+    payload: Uint8Array,
+    withSurb: boolean,
+  ): Uint8Array | null {
+    try {
+      const queue = dec.decode(queueId);
+      if (queue === node.info.kaetzchen.get('courier')) return node.courier.handleQuery(payload);
+      if (queue === node.info.kaetzchen.get('echo')) {
+        if (!withSurb) return null;
+        this.stats.echoes++;
+        return payload.slice();
+      }
+      return null;
+    } catch (err) {
+      this.log(`service ${node.info.name}: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimer(this.epochTimer);
+  }
+
+  /** Bytes derived from the network seed (stable across daemon restarts). */
+  private derive(label: string, length: number): Uint8Array {
+    return hkdfBlake2b512(this.keySeed, undefined, enc.encode(`devnet/${label}`), length);
+  }
+}
+
+const PROFILE_DOCKER_RATES = { hopDelayMeanMs: 200, sendSlotMeanMs: 1000, linkMeanMs: 200 };
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function checkProbability(p: number): number {
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) {
+    throw new RangeError(`devnet: lossProbability must be in [0, 1), got ${p}`);
+  }
+  return p;
+}
+
+function checkNonNegative(v: number, name: string): number {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) {
+    throw new RangeError(`devnet: ${name} must be a finite number ≥ 0, got ${v}`);
+  }
+  return v;
+}
