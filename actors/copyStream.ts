@@ -18,6 +18,7 @@ import {
   type PendingTempWrite,
   type TempChannel,
 } from '../machines/copyStream.js';
+import type { ThinClient } from '../src/client.js';
 import { blake2b256 } from '../src/crypto/hash.js';
 import { CopyCommandFailedError } from '../src/errors.js';
 import {
@@ -26,50 +27,20 @@ import {
   saveCopyCheckpoint,
   saveCopyJob,
 } from '../src/pigeonhole/checkpoint.js';
-import type { EncryptedEnvelope, StartResendingRequest } from '../src/pigeonhole/streams.js';
 
 /** The part of ThinClient (API.md) a copy stream uses. */
-export interface CopyClient {
-  newKeypair(
-    seed: Uint8Array,
-  ): Promise<{ writeCap: Uint8Array; readCap: Uint8Array; firstMessageIndex: Uint8Array }>;
-  encryptWrite(plaintext: Uint8Array, writeCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
-  startResendingEncryptedMessage(
-    request: StartResendingRequest,
-    options?: { signal?: AbortSignal },
-  ): Promise<unknown>;
-  cancelResendingEncryptedMessage(envelopeHash: Uint8Array): Promise<unknown>;
-  startResendingCopyCommand(
-    tempWriteCap: Uint8Array,
-    options?: { courierIdentityHash?: Uint8Array; courierQueueId?: Uint8Array; signal?: AbortSignal },
-  ): Promise<unknown>;
-  cancelResendingCopyCommand(writeCapHash: Uint8Array): Promise<unknown>;
-  createCourierEnvelopesFromPayload(
-    payload: Uint8Array,
-    destWriteCap: Uint8Array,
-    destStartIndex: Uint8Array,
-    isStart: boolean,
-    isLast: boolean,
-  ): Promise<{ envelopes: Uint8Array[]; nextDestIndex: Uint8Array }>;
-  createCourierEnvelopesFromMultiPayload(
-    destinations: { payload: Uint8Array; writeCap: Uint8Array; startIndex: Uint8Array }[],
-    isStart: boolean,
-    isLast: boolean,
-    buffer: Uint8Array | null,
-  ): Promise<{
-    envelopes: Uint8Array[];
-    buffer: Uint8Array | null | undefined;
-    nextDestIndices: Uint8Array[];
-  }>;
-  createCourierEnvelopesFromTombstoneRange(
-    destWriteCap: Uint8Array,
-    destStartIndex: Uint8Array,
-    maxCount: number,
-    isStart: boolean,
-    isLast: boolean,
-    buffer: Uint8Array | null,
-  ): Promise<{ envelopes: Uint8Array[]; buffer: Uint8Array | null | undefined; nextDestIndex: Uint8Array }>;
-}
+export type CopyClient = Pick<
+  ThinClient,
+  | 'newKeypair'
+  | 'encryptWrite'
+  | 'startResendingEncryptedMessage'
+  | 'cancelResendingEncryptedMessage'
+  | 'startResendingCopyCommand'
+  | 'cancelResendingCopyCommand'
+  | 'createCourierEnvelopesFromPayload'
+  | 'createCourierEnvelopesFromMultiPayload'
+  | 'createCourierEnvelopesFromTombstoneRange'
+>;
 
 export interface CopyActorsOptions {
   /** Pin the courier that executes the copy command (otherwise the daemon picks one at random). */

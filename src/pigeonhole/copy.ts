@@ -22,6 +22,7 @@ import type {
   CopyStreamOutput,
   CopyStreamProgressEvent,
 } from '../../machines/copyStream.js';
+import type { ThinClient } from '../client.js';
 import { CopyCommandFailedError, InvalidArgumentError } from '../errors.js';
 import { SIZES } from '../wire/schema.js';
 import { CheckpointError, type CheckpointStore, checkCopyId, loadCopy } from './checkpoint.js';
@@ -109,7 +110,7 @@ function settle(out: CopyStreamOutput): CopyResult {
  * − 4 bytes each, so a reader gets the payload back with readStream(…, ceil(len / (Max − 4)), …).
  */
 export async function copyToChannel(
-  client: CopyClient & { pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined },
+  client: CopyClient & Pick<ThinClient, 'pigeonholeGeometry'>,
   payload: Uint8Array,
   destWriteCap: Uint8Array,
   destStartIndex: Uint8Array,
@@ -129,7 +130,7 @@ export async function copyToChannel(
  * buffer passing). Payloads are split over calls at box boundaries.
  */
 export async function copyToChannels(
-  client: CopyClient & { pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined },
+  client: CopyClient & Pick<ThinClient, 'pigeonholeGeometry'>,
   destinations: CopyDestination[],
   options: CopyOptions = {},
 ): Promise<CopyResult> {

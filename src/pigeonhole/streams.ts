@@ -17,6 +17,7 @@
  * single-box use; `pacing: false` turns that off.
  */
 import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
+import type { ThinClient } from '../client.js';
 import { nextIndex } from '../crypto/bacap.js';
 import { InvalidArgumentError, NotConnectedError } from '../errors.js';
 import type { PkiDocument } from '../pki/document.js';
@@ -24,41 +25,19 @@ import { SIZES } from '../wire/schema.js';
 
 export type { StreamProgress } from '../../actors/window.js';
 
-/** The envelope an EncryptWrite / EncryptRead returns. */
-export interface EncryptedEnvelope {
-  messageCiphertext: Uint8Array;
-  envelopeDescriptor: Uint8Array;
-  envelopeHash: Uint8Array;
-  nextMessageBoxIndex: Uint8Array;
-}
-
-export interface StartResendingRequest {
-  readCap?: Uint8Array;
-  writeCap?: Uint8Array;
-  messageBoxIndex?: Uint8Array;
-  replyIndex?: number;
-  envelopeDescriptor: Uint8Array;
-  messageCiphertext: Uint8Array;
-  envelopeHash: Uint8Array;
-  noRetryOnBoxIdNotFound?: boolean;
-  noIdempotentBoxAlreadyExists?: boolean;
-}
-
 /**
- * The part of ThinClient (API.md) the streams use. Structural, so that ThinClient satisfies it and
- * tests can pass a real client or anything else with these members.
+ * The part of ThinClient the streams use. ThinClient satisfies it; tests may pass any object with
+ * these members.
  */
-export interface StreamClient {
-  encryptWrite(plaintext: Uint8Array, writeCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
-  encryptRead(readCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
-  startResendingEncryptedMessage(
-    request: StartResendingRequest,
-    options?: { signal?: AbortSignal },
-  ): Promise<{ plaintext: Uint8Array }>;
-  readonly pigeonholeGeometry: { maxPlaintextPayloadLength: number } | null | undefined;
-  readonly sphinxGeometry?: { nrHops?: number } | null | undefined;
-  pkiDocument(): Pick<PkiDocument, 'lambdaP' | 'mu' | 'topology'> | null;
-}
+export type StreamClient = Pick<
+  ThinClient,
+  | 'encryptWrite'
+  | 'encryptRead'
+  | 'startResendingEncryptedMessage'
+  | 'pigeonholeGeometry'
+  | 'sphinxGeometry'
+  | 'pkiDocument'
+>;
 
 export interface StreamOptions {
   signal?: AbortSignal;
@@ -90,7 +69,8 @@ export function autoWindow(lambdaP: number, mu: number, nrHops: number): number 
 
 /** Hops of a Sphinx path: the geometry's NrHops, else the layers of the topology + 2 (gateway, service). */
 function hopCount(client: StreamClient, doc: Pick<PkiDocument, 'topology'>): number {
-  return client.sphinxGeometry?.nrHops ?? doc.topology.length + 2;
+  const geometry = client.sphinxGeometry as StreamClient['sphinxGeometry'] | undefined;
+  return geometry?.nrHops ?? doc.topology.length + 2;
 }
 
 /** `window`, or the automatic window for 0. */
@@ -117,7 +97,9 @@ function pacingOf(
 
 /** Destination bytes per box for the stream API: MaxPlaintextPayloadLength − 4. */
 export function streamBoxPayloadLength(client: Pick<StreamClient, 'pigeonholeGeometry'>): number {
-  const max = client.pigeonholeGeometry?.maxPlaintextPayloadLength;
+  // The getter is undefined until the first connection status arrives.
+  const max = (client.pigeonholeGeometry as StreamClient['pigeonholeGeometry'] | undefined)
+    ?.maxPlaintextPayloadLength;
   if (max === undefined)
     throw new NotConnectedError('the Pigeonhole geometry is not known yet (no connection status)');
   if (max <= 4)
