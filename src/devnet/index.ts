@@ -20,6 +20,7 @@ import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geo
 import { listenOn, parseListen } from './listen.js';
 import type { NetworkStats } from './network/context.js';
 import { Network } from './network/network.js';
+import { authorityTrustRoot } from './pki/index.js';
 import { Drbg, seedBytes } from './rng.js';
 import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.js';
 
@@ -237,11 +238,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   }
 
   let stopped = false;
-  const authorities = network.authorities.map((a) => ({
-    name: a.name,
-    scheme: a.scheme,
-    publicKey: a.publicKey.slice(),
-  }));
+  const authorities = authorityTrustRoot(network.authorities);
 
   const net: Devnet = {
     thinClientConfig,

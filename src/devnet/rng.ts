@@ -54,9 +54,12 @@ export class Drbg {
 
   /** Uniform in [0, 1), 53 bits. */
   float(): number {
-    const b = this.bytes(7);
-    const hi = ((b[0]! << 16) | (b[1]! << 8) | b[2]!) & 0x1f_ffff;
-    const lo = ((b[3]! << 24) | (b[4]! << 16) | (b[5]! << 8) | b[6]!) >>> 0;
+    if (this.offset + 7 > this.buffer.length) this.refill();
+    const b = this.buffer;
+    const o = this.offset;
+    this.offset += 7;
+    const hi = ((b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!) & 0x1f_ffff;
+    const lo = ((b[o + 3]! << 24) | (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]!) >>> 0;
     return (hi * 2 ** 32 + lo) / 2 ** 53;
   }
 

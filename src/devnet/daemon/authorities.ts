@@ -5,6 +5,7 @@
  */
 import { blake2b256 } from '../../crypto/hash.js';
 import type { DirectoryAuthorityBody } from '../../wire/schema.js';
+import { publicKeyPem } from '../pki/index.js';
 
 export interface AuthorityInfo {
   name: string;
@@ -16,22 +17,14 @@ export interface AuthorityInfo {
   addresses: string[];
 }
 
-/** Go's `pem.EncodeToMemory`: base64 in 64-character lines. */
-export function toPem(label: string, bytes: Uint8Array): string {
-  const b64 = Buffer.from(bytes).toString('base64');
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
 export function authorityDescriptors(list: readonly AuthorityInfo[]): DirectoryAuthorityBody[] {
   return list.map((a) => ({
     identifier: a.name,
     pki_signature_scheme: a.scheme,
     wire_kem_scheme: a.wireKemScheme,
     addresses: [...a.addresses],
-    identity_public_key_pem: toPem(`${a.scheme.toUpperCase()} PUBLIC KEY`, a.publicKey),
-    link_public_key_pem: toPem(`${a.wireKemScheme.toUpperCase()} PUBLIC KEY`, a.linkKey),
+    identity_public_key_pem: publicKeyPem(a.scheme, a.publicKey),
+    link_public_key_pem: publicKeyPem(a.wireKemScheme, a.linkKey),
     identity_key_hash: blake2b256(a.publicKey),
   }));
 }
