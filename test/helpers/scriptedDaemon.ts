@@ -226,12 +226,12 @@ export class ScriptedDaemon {
   /** Stops listening and drops every connection. */
   async stop(): Promise<void> {
     for (const c of this.connections) c.drop();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Stops accepting new connections (existing ones stay) until `resume()`. */
+  /** Stops accepting new connections (existing ones stay, dials are refused) until `resume()`. */
   async pause(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.close();
   }
 
   async resume(): Promise<void> {
