@@ -13,6 +13,7 @@
  * misread, and so is an SQLite file that another application has stamped (`PRAGMA application_id`, or
  * a `user_version` without our id). An unstamped file is adopted: our tables are added next to its own.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ThinClientError } from '../errors.js';
 
@@ -88,6 +89,20 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (channel_id, seq)
   ) STRICT;
   `,
+  // 2: the offline envelope queue (./offlineStore.ts). Rows are kept in insertion order (seq); one file
+  // may hold several named queues.
+  `
+  CREATE TABLE offline_envelopes (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT    NOT NULL,
+    id            TEXT    NOT NULL,
+    -- StartResendingParams, CBOR-encoded with the wire codec (byte strings stay byte strings).
+    params        BLOB    NOT NULL,
+    envelope_hash BLOB    NOT NULL CHECK (length(envelope_hash) = 32),
+    queued_at     INTEGER NOT NULL,
+    UNIQUE (queue, id)
+  ) STRICT;
+  `,
 ];
 
 /** The schema version this code writes: the number of migrations. */
@@ -122,9 +137,12 @@ export class PigeonholeStore {
     if (typeof path !== 'string' || path === '') {
       throw new StoreError('store path must be a non-empty string');
     }
+    const fresh = path !== ':memory:' && !existsSync(path);
     let db: Database.Database;
     try {
       db = new Database(path);
+      // The file holds write caps: readable by its owner only (SQLite gives -wal/-shm the same mode).
+      if (fresh) chmodSync(path, 0o600);
     } catch (cause) {
       throw new StoreError(`cannot open ${path}: ${(cause as Error).message}`, { cause });
     }

@@ -4,7 +4,7 @@
  * real socket are in test/integration/pigeonhole/channels*.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -122,6 +122,8 @@ describe('the store file', () => {
     expect(store.schemaVersion).toBe(SCHEMA_VERSION);
     expect(store.db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    // It holds write caps: owner-only.
+    expect(statSync(join(dir, 'a.db')).mode & 0o777).toBe(0o600);
     store.close();
   });
 
