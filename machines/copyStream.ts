@@ -262,7 +262,11 @@ export const copyStreamMachine = setup({
       initial: 'starting',
       states: {
         starting: {
-          always: [{ guard: 'isNew', target: 'savingJob' }, { target: 'route' }],
+          // A resumed stream reports where it picks up before doing anything.
+          always: [
+            { guard: 'isNew', target: 'savingJob' },
+            { target: 'route', actions: 'emitProgress' },
+          ],
         },
         /** The job (destinations, payloads, caps) is written once, before anything goes out. */
         savingJob: {
