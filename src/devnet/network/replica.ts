@@ -9,8 +9,9 @@
  * box ID must be an Ed25519 point and the signature must verify under it; the payload must be exactly the
  * geometry's box ciphertext length.
  */
+import { createPublicKey, verify } from 'node:crypto';
 import { equalBytes } from '@noble/curves/utils.js';
-import { isValidBoxId, verifyBox } from '../../crypto/bacap.js';
+import { isValidBoxId } from '../../crypto/bacap.js';
 import { ReplicaCode } from '../../wire/errorCodes.js';
 import { sleep } from '../clock.js';
 import { SIGNATURE_SIZE } from '../geometry.js';
@@ -52,6 +53,21 @@ interface StoredBox {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const EMPTY = new Uint8Array(0);
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Ed25519 verification with the box ID as public key, as the replica does (Go's `ed25519.Verify`). Done by
+ * OpenSSL here, independently of the client-side BACAP code that made the signature.
+ */
+function verifyBox(boxId: Uint8Array, payload: Uint8Array, signature: Uint8Array): boolean {
+  if (boxId.length !== 32 || signature.length !== SIGNATURE_SIZE) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, boxId]), format: 'der', type: 'spki' });
+    return verify(null, payload, key, signature);
+  } catch {
+    return false;
+  }
+}
 
 export class Replica {
   private readonly boxes = new Map<string, StoredBox>();

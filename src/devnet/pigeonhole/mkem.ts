@@ -11,8 +11,8 @@
  *   private key (162) = X25519 secret (32)  ‖ 130 bytes derived from it
  * The derived halves are checked on use, so a tampered key is rejected like an unparsable one.
  */
+import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { equalBytes } from '@noble/curves/utils.js';
 import { blake2b256, hkdfBlake2b512 } from '../../crypto/hash.js';
 import { MKEM_DEK_SIZE, MKEM_PRIVKEY_SIZE, MKEM_PUBKEY_SIZE } from '../geometry.js';
@@ -22,6 +22,24 @@ const enc = new TextEncoder();
 const PUB_FILL = enc.encode('katzenpost devnet: CTIDH1024 public half stand-in');
 const PRIV_FILL = enc.encode('katzenpost devnet: CTIDH1024 private half stand-in');
 const NONCE = 12;
+/** DER prefixes of a raw X25519 key in PKCS#8 and SPKI form (RFC 8410); OpenSSL does the curve work. */
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+
+function x25519Private(secret: Uint8Array) {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: 'der', type: 'pkcs8' });
+}
+
+function x25519PublicKey(secret: Uint8Array): Uint8Array {
+  const der = createPublicKey(x25519Private(secret)).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - 32));
+}
+
+/** X25519(secret, public); throws for a low-order public key (all-zero output). */
+function x25519(secret: Uint8Array, pub: Uint8Array): Uint8Array {
+  const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+  return new Uint8Array(diffieHellman({ privateKey: x25519Private(secret), publicKey }));
+}
 
 export interface NikeKeypair {
   privateKey: Uint8Array;
@@ -41,7 +59,7 @@ export function nikeKeypair(secret32: Uint8Array): NikeKeypair {
   const priv = new Uint8Array(MKEM_PRIVKEY_SIZE);
   priv.set(secret);
   priv.set(hkdfBlake2b512(secret, undefined, PRIV_FILL, MKEM_PRIVKEY_SIZE - 32), 32);
-  return { privateKey: priv, publicKey: padPublic(x25519.getPublicKey(secret)) };
+  return { privateKey: priv, publicKey: padPublic(x25519PublicKey(secret)) };
 }
 
 /** The X25519 half of a public key, or null when the key is malformed. */
@@ -62,7 +80,7 @@ function sharedKey(priv: Uint8Array, pub: Uint8Array): Uint8Array | null {
   const p = publicHalf(pub);
   if (!s || !p) return null;
   try {
-    return blake2b256(x25519.getSharedSecret(s, p));
+    return blake2b256(x25519(s, p));
   } catch {
     return null;
   }

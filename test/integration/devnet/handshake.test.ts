@@ -27,7 +27,7 @@ describe('devnet handshake', () => {
     const client = await RawClient.connect(net.thinClientConfig);
     const first = await client.nextAny();
     expect(first.msg.key).toBe('connection_status_event');
-    const status = first.msg.body as Record<string, unknown>;
+    const status = (first.msg as { body: Record<string, unknown> }).body;
     expect(status.is_connected).toBe(true);
     expect(status.err).toBeUndefined(); // null on the wire: decoded as absent
     expect(status.instance_token).toEqual(net.instanceToken());

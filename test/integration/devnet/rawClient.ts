@@ -38,6 +38,8 @@ export function dialOptions(config: Config): { path: string } | { host: string; 
 
 export class RawClient {
   readonly received: Received[] = [];
+  /** Keys of every frame received, in arrival order (never consumed). */
+  readonly arrivals: string[] = [];
   private readonly decoder = new FrameDecoder();
   private cursor = 0;
   private waiters: (() => void)[] = [];
@@ -47,7 +49,9 @@ export class RawClient {
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       for (const body of this.decoder.push(new Uint8Array(chunk))) {
-        this.received.push({ raw: body, msg: decodeResponse(body) });
+        const msg = decodeResponse(body);
+        this.received.push({ raw: body, msg });
+        this.arrivals.push(msg.key);
       }
       this.wake();
     });

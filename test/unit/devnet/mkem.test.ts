@@ -1,3 +1,4 @@
+import { x25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import {
   decapsulate,
@@ -41,6 +42,20 @@ describe('MKEM stand-in', () => {
     expect(reply.length).toBe(1703);
     expect(openEnvelopeReply(e.privateKey, r2.publicKey, reply)).toEqual(new Uint8Array(1675).fill(1));
     expect(openEnvelopeReply(e.privateKey, r1.publicKey, reply)).toBeNull();
+  });
+
+  it('computes X25519 exactly as RFC 7748 (cross-checked with noble)', () => {
+    const a = rng.bytes(32);
+    const b = rng.bytes(32);
+    const ka = nikeKeypair(a);
+    const kb = nikeKeypair(b);
+    expect(ka.publicKey.subarray(0, 32)).toEqual(x25519.getPublicKey(a));
+    // Both sides derive the same reply key: a reply sealed by b opens with a and b's public key.
+    const sealed = envelopeReply(rng, kb.privateKey, ka.publicKey, Uint8Array.of(1, 2, 3));
+    expect(openEnvelopeReply(ka.privateKey, kb.publicKey, sealed)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(x25519.getSharedSecret(a, x25519.getPublicKey(b))).toEqual(
+      x25519.getSharedSecret(b, x25519.getPublicKey(a)),
+    );
   });
 
   it('rejects a public key whose CTIDH stand-in half does not match its X25519 half', () => {
