@@ -99,16 +99,17 @@ class Scenario {
 
 /** A handshaken connection plus request/reply helpers that record into a Scenario. */
 class Session {
-  static async open(sc) {
+  static async open(sc, { handshake: recordHs = false } = {}) {
     const conn = await ThinConn.connect(addr);
     const hs = await handshake(conn);
-    const s = new Session(conn, hs);
-    if (sc) s.recordHandshake(sc);
+    const s = new Session(conn, hs, sc);
+    if (recordHs) s.recordHandshake(sc);
     return s;
   }
-  constructor(conn, hs) {
+  constructor(conn, hs, sc) {
     this.conn = conn;
     this.hs = hs;
+    this.sc = sc;
     this.geometry = field(hs.status.msg, 'connection_status_event', 'pigeonhole_geometry');
   }
   recordHandshake(sc) {
@@ -139,7 +140,9 @@ class Session {
   pending(sc, kind, body, opts) {
     return this.request(sc, kind, body, opts);
   }
+  /** Keep any frame nobody waited for (e.g. a new_pki_document_event pushed at an epoch change), then thin_close. */
   close() {
+    for (const f of this.conn.takeUnclaimed()) this.sc?.received(f, { note: 'unsolicited (not a reply to a request of this scenario)' });
     this.conn.close();
   }
 }
@@ -201,7 +204,7 @@ const def = (name, description, fn) => scenarios.push({ name, description, fn })
 const timings = {};
 
 def('handshake', 'Daemon speaks first (connection_status_event, new_pki_document_event); client sends session_token; daemon replies session_token_reply. Also the PKI document decoded.', async (sc) => {
-  const s = await Session.open(sc);
+  const s = await Session.open(sc, { handshake: true });
   const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
   if (doc instanceof Map) {
     const inner = (list) => (list ?? []).map((b) => (b instanceof Uint8Array ? summarize(decoder.decode(b)) : summarize(b)));
@@ -228,13 +231,13 @@ def('session_resume', 'Reconnect with the same client_instance_token after a dis
 });
 
 def('new_keypair', 'new_keypair with a 32-byte seed (0x01 × 32).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   await s.request(sc, 'new_keypair', { seed: seed(1) });
   s.close();
 });
 
 def('write_then_read', 'encrypt_write + start_resending_encrypted_message (write) then encrypt_read + start_resending_encrypted_message (read) of the same box; elapsed_ms are round-trip times through the mixnet.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 2);
   const w = await write(s, sc, kp.writeCap, kp.first, u8(`hello from capture.mjs ${new Date().toISOString()}`));
   if (w.res.reply.get('error_code') !== 0) throw new Error(`write failed ${w.res.reply.get('error_code')}`);
@@ -248,7 +251,7 @@ def('write_then_read', 'encrypt_write + start_resending_encrypted_message (write
 });
 
 def('read_unwritten_no_retry', 'Read of a never-written box with no_retry_on_box_id_not_found=true → error_code 1 (BoxIDNotFound).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 3);
   const r = await read(s, sc, kp.readCap, kp.first, { no_retry_on_box_id_not_found: true });
   sc.notes.elapsed_ms = r.res.elapsed;
@@ -256,7 +259,7 @@ def('read_unwritten_no_retry', 'Read of a never-written box with no_retry_on_box
 });
 
 def('box_already_exists', 'Second write to the same box with no_idempotent_box_already_exists=true → error_code 10; the first write used default flags.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 4);
   await write(s, sc, kp.writeCap, kp.first, u8('first'));
   await write(s, sc, kp.writeCap, kp.first, u8('second'), { no_idempotent_box_already_exists: true });
@@ -264,7 +267,7 @@ def('box_already_exists', 'Second write to the same box with no_idempotent_box_a
 });
 
 def('tombstone', 'encrypt_write with an empty plaintext (tombstone) over a written box, then a read → error_code 11.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 5);
   await write(s, sc, kp.writeCap, kp.first, u8('to be tombstoned'));
   await write(s, sc, kp.writeCap, kp.first, new Uint8Array(0));
@@ -279,7 +282,7 @@ def('tombstone', 'encrypt_write with an empty plaintext (tombstone) over a writt
 });
 
 def('index_ops', 'next_message_box_index and get_message_box_index_counter (counter is a uint64; decode as bigint).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 6);
   const n = ok(await s.request(sc, 'next_message_box_index', { message_box_index: kp.first }), 'next');
   await s.request(sc, 'get_message_box_index_counter', { message_box_index: kp.first });
@@ -288,7 +291,7 @@ def('index_ops', 'next_message_box_index and get_message_box_index_counter (coun
 });
 
 def('get_pki_document', 'get_pki_document for epoch 0 (current; signed certificate payload) and for epoch 1 (not cached → error).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const r = await s.request(sc, 'get_pki_document', { epoch: 0n });
   const payload = r.reply.get('payload');
   if (payload instanceof Uint8Array) sc.notes.certificate_decoded = summarize(decoder.decode(payload));
@@ -297,13 +300,13 @@ def('get_pki_document', 'get_pki_document for epoch 0 (current; signed certifica
 });
 
 def('get_directory_authorities', 'get_directory_authorities.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   await s.request(sc, 'get_directory_authorities', {});
   s.close();
 });
 
 def('courier_envelopes', 'create_courier_envelopes_from_payload (single call and is_last=false), create_courier_envelopes_from_multi_payload (two destinations, first call is_last=false returning a buffer, second call resuming from it), create_courier_envelopes_from_tombstone_range (max_count 2 and 0).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const a = await keypair(s, sc, 7);
   const b = await keypair(s, sc, 8);
   const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
@@ -335,7 +338,7 @@ def('courier_envelopes', 'create_courier_envelopes_from_payload (single call and
 });
 
 def('copy_command', 'Copy command: envelopes from create_courier_envelopes_from_payload written into a temporary stream, start_resending_copy_command(temp write_cap), then the destination box read back.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const dest = await keypair(s, sc, 9);
   const temp = await keypair(s, sc, 10);
   const payload = u8(`copied payload ${new Date().toISOString()}`);
@@ -355,7 +358,7 @@ def('copy_command', 'Copy command: envelopes from create_courier_envelopes_from_
 });
 
 def('copy_onto_existing_box', 'Copy command whose destination box already exists → start_resending_copy_command_reply error_code 26 with replica_error_code and failed_envelope_index.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const dest = await keypair(s, sc, 11);
   const temp = await keypair(s, sc, 12);
   await write(s, sc, dest.writeCap, dest.first, u8('already here'));
@@ -370,7 +373,7 @@ def('copy_onto_existing_box', 'Copy command whose destination box already exists
 });
 
 def('cancel_encrypted_message', 'A retrying read of a never-written box (default flags) is cancelled: the original start_resending_encrypted_message gets error_code 24, then cancel_resending_encrypted_message_reply 0. Then a cancel for an unknown hash.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 13);
   const enc = ok(await s.request(sc, 'encrypt_read', { read_cap: kp.readCap, message_box_index: kp.first }), 'encrypt_read');
   const pend = s.pending(sc, 'start_resending_encrypted_message', {
@@ -391,7 +394,7 @@ def('cancel_encrypted_message', 'A retrying read of a never-written box (default
 
 def('cancel_copy_command', 'A copy command over an empty temporary stream is started and cancelled (cancel_resending_copy_command with BLAKE2b-256 of the write cap); then a cancel for an unknown hash.', async (sc) => {
   const { blake2b } = await import('@noble/hashes/blake2.js');
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const temp = await keypair(s, sc, 14);
   const pend = s.pending(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
   await new Promise((r) => setTimeout(r, 3000));
@@ -403,7 +406,7 @@ def('cancel_copy_command', 'A copy command over an empty temporary stream is sta
 });
 
 def('echo_send_message', 'Legacy send_message with a SURB to the echo service (+echo on the service node): message_sent_event then message_reply_event.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
   const { blake2b } = await import('@noble/hashes/blake2.js');
   let dest;
@@ -425,8 +428,19 @@ def('echo_send_message', 'Legacy send_message with a SURB to the echo service (+
   s.close();
 });
 
+def('epoch_change_push', 'Stay connected across an epoch boundary: the daemon broadcasts new_pki_document_event (default cbor.Marshal encoding, unlike the canonical handshake copy) and possibly connection_status_event.', async (sc) => {
+  const s = await Session.open(sc);
+  const f = await s.conn.next((fr) => frameKind(fr.msg) === 'new_pki_document_event', 200_000, 'pushed new_pki_document_event');
+  sc.received(f);
+  const doc = decodePkiPayload(field(f.msg, 'new_pki_document_event', 'payload'));
+  sc.notes.pushed_epoch = doc instanceof Map ? String(doc.get('Epoch')) : null;
+  sc.notes.handshake_epoch = String(decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'))?.get('Epoch'));
+  sc.notes.handshake_payload_hex = hex(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
+  s.close();
+});
+
 def('invalid_requests', 'Requests that decode but are invalid → error replies (no connection drop).', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const kp = await keypair(s, sc, 15);
   const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
   const cases = [
@@ -458,7 +472,7 @@ def('invalid_requests', 'Requests that decode but are invalid → error replies 
 });
 
 def('undecodable_request', 'A request whose read_cap has the wrong length (10 bytes) fails CBOR/BinaryUnmarshal decoding in the daemon: no reply, the daemon closes the connection.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const obj = { encrypt_read: { query_id: randomId(), read_cap: new Uint8Array(10), message_box_index: new Uint8Array(104) } };
   const t0 = Date.now();
   sc.sent(s.conn, obj, s.conn.send(obj));
@@ -474,7 +488,7 @@ def('undecodable_request', 'A request whose read_cap has the wrong length (10 by
 });
 
 def('unknown_request', 'A request map with no known key ({"bogus_request": {...}}) gets no reply (the daemon logs and drops it); the connection stays usable.', async (sc) => {
-  const s = await Session.open();
+  const s = await Session.open(sc);
   const obj = { bogus_request: { query_id: randomId() } };
   sc.sent(s.conn, obj, s.conn.send(obj));
   try {
