@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * `pigeonhole`: the command-line face of the library.
+ *
+ *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20]
+ *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
+ *       thinclient.toml to use, until interrupted.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { configToToml } from '../config.js';
+import { startDevnet } from '../devnet/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('pigeonhole').description(
+    'Katzenpost Pigeonhole tools (TypeScript thin client)',
+  );
+
+  program
+    .command('devnet')
+    .description('run the embedded Katzenpost network as a kpclientd-compatible daemon')
+    .option('--listen <address>', 'host:port, unix:/path or unix:@abstract', '127.0.0.1:64331')
+    .addOption(
+      new Option('--profile <name>', 'timing profile').choices(['instant', 'docker']).default('instant'),
+    )
+    .option('--time-warp <factor>', 'divide every delay of the profile by this', positiveNumber, 1)
+    .option('--seed <hex>', '32-byte hex seed for a reproducible network')
+    .option('--write-config <path>', 'also write the thinclient.toml to this file')
+    .action(
+      async (opts: {
+        listen: string;
+        profile: 'instant' | 'docker';
+        timeWarp: number;
+        seed?: string;
+        writeConfig?: string;
+      }) => {
+        const net = await startDevnet({
+          listen: toListenUrl(opts.listen),
+          profile: opts.profile,
+          timeWarp: opts.timeWarp,
+          ...(opts.seed ? { seed: hexSeed(opts.seed) } : {}),
+        });
+        const toml = configToToml(net.thinClientConfig);
+        if (opts.writeConfig) await writeFile(opts.writeConfig, toml);
+        process.stdout.write(
+          `# devnet (${opts.profile}) listening on ${net.address}\n# thinclient.toml:\n${toml}`,
+        );
+        const stop = async () => {
+          await net.stop();
+          process.exit(0);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
+
+  return program;
+}
+
+/** Accepts the listener forms people type: host:port, tcp://host:port, unix:/path, unix:@name. */
+export function toListenUrl(listen: string): string {
+  if (/^(tcp|unix):\/\//.test(listen)) return listen;
+  if (listen.startsWith('unix:')) return `unix://${listen.slice(5)}`;
+  if (listen.startsWith('/') || listen.startsWith('@')) return `unix://${listen}`;
+  return `tcp://${listen}`;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function hexSeed(value: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('--seed must be 64 hex digits');
+  return Uint8Array.from(Buffer.from(value, 'hex'));
+}
+
+// Run when executed directly (node dist/src/cli/main.js, tsx src/cli/main.ts, or the bin link).
+const invokedAs = process.argv[1] ?? '';
+if (/(^|[\\/])(main\.[jt]s|pigeonhole)$/.test(invokedAs)) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`pigeonhole: ${(err as Error).message}\n`);
+      process.exit(1);
+    });
+}
