@@ -332,6 +332,16 @@ export function registerCpCommand(
     )
     .option('-f, --force', 'replace OUT if it exists')
     .option('-q, --quiet', 'no progress bar')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pigeonhole cp photo.jpg copy.jpg                      both ends here, on an embedded devnet
+  pigeonhole cp send photo.jpg -c thinclient.toml       prints SHARE (read cap, first index, length)
+  pigeonhole cp recv SHARE copy.jpg -c thinclient.toml  on the other side
+  pigeonhole cp send big.iso --state cp.db              re-run the same command to resume`,
+    )
     .action(async (file: string | undefined, out: string | undefined, _opts: unknown, cmd: Command) => {
       if (!file || !out) {
         cmd.help({ error: true });
@@ -342,7 +352,8 @@ export function registerCpCommand(
     });
 
   cp.command('send')
-    .description('send FILE on a fresh channel and print the share string the receiver needs')
+    .description('send FILE on a channel of its own and print the share string the receiver needs')
+    .configureHelp({ showGlobalOptions: true })
     .argument('<file>', 'file to send')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       await runSend(await getRuntime(), file, cmd.optsWithGlobals<CommonOptions>());
@@ -351,6 +362,7 @@ export function registerCpCommand(
   cp.command('recv')
     .alias('receive')
     .description('receive the file SHARE points at into OUT')
+    .configureHelp({ showGlobalOptions: true })
     .argument('<share>', 'the string `cp send` printed')
     .argument('<out>', 'file to write')
     .action(async (share: string, out: string, _opts: unknown, cmd: Command) => {
@@ -428,7 +440,9 @@ async function runDemo(rt: CpRuntime, file: string, out: string, opts: CommonOpt
       client: receiver,
       ...(store ? { store } : {}),
       onProgress: bars.add('recv', data.length).update,
-      ...receiveTiming(opts, net ? 50 : undefined),
+      // On the embedded devnet both ends and the network share this process: polling faster than
+      // ~250 ms only spends the CPU the writer needs on reads that find nothing yet.
+      ...receiveTiming(opts, net ? 250 : undefined),
       ...(opts.force ? { force: true } : {}),
     });
     const sending = sent.send(sendBar.update);
