@@ -4,16 +4,24 @@
  *
  *   npm start                      # embedded devnet, nothing else to run
  *   npm start -- --config thinclient.toml   # the same against a real kpclientd
+ *   npm start -- --inspect                  # also serve the live operation inspector, until Ctrl-C
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ThinClient } from '../src/index.js';
 import { startDevnet } from '../src/devnet/index.js';
+import { ThinClient } from '../src/index.js';
+import { startInspectorServer } from '../src/inspectorServer.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string' } } });
+const { values } = parseArgs({ options: { config: { type: 'string' }, inspect: { type: 'boolean' } } });
 
-const net = values.config ? undefined : await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant' });
-const client = await ThinClient.connect(values.config ?? net!.thinClientConfig);
+const inspector = values.inspect ? await startInspectorServer() : undefined;
+if (inspector) console.log(`inspector: ${inspector.url}`);
+const net = values.config
+  ? undefined
+  : await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant' });
+const client = await ThinClient.connect(values.config ?? net!.thinClientConfig, {
+  ...(inspector ? { inspect: inspector.inspect } : {}),
+});
 try {
   console.log(values.config ? `connected to ${values.config}` : `devnet listening on ${net!.address}`);
 
@@ -42,6 +50,11 @@ try {
   });
   console.log('Bob read:', new TextDecoder().decode(plaintext));
 } finally {
+  if (inspector) {
+    console.log(`inspector still serving ${inspector.url} — Ctrl-C to quit`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+    await inspector.close();
+  }
   await client.close();
   await net?.stop();
 }
