@@ -35,8 +35,8 @@ let boxSize: number;
 
 beforeAll(async () => {
   net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  writerClient = await ThinClient.connect(net.thinClientConfig);
-  readerClient = await ThinClient.connect(net.thinClientConfig);
+  writerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
+  readerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
   boxSize = writerClient.pigeonholeGeometry!.maxPlaintextPayloadLength;
 });
 
@@ -249,6 +249,20 @@ describe('durable channels on the devnet', () => {
     store.close();
   });
 
+  it('keep working across a daemon restart (new instance token, same network storage)', async () => {
+    const p = await pair('restart');
+    await p.writer.send(text('before'));
+    const token = net.instanceToken();
+    const back = Promise.all([reconnected(writerClient), reconnected(readerClient)]);
+    await net.restartDaemon();
+    await back;
+    expect(net.instanceToken()).not.toEqual(token);
+    await p.writer.send(text('after'));
+    expect((await p.reader.receive({ timeoutMs: 0 })).payload).toEqual(text('before'));
+    expect((await p.reader.receive({ timeoutMs: 0 })).payload).toEqual(text('after'));
+    await p.close();
+  });
+
   it('keep a message sent while the mixnet is down and deliver it on flush once it is back', async () => {
     const p = await pair('offline');
     net.setMixnetConnected(false);
@@ -289,6 +303,20 @@ function watchMisses(client: ThinClient): { client: ChannelClient; firstMiss: Pr
     },
   };
   return { client: watched, firstMiss };
+}
+
+/**
+ * Resolves when the client has redialled and finished the handshake (daemonConnected). The
+ * connectionStatus event of the new daemon arrives before the handshake completes, so it is not the
+ * signal to wait for.
+ */
+function reconnected(client: ThinClient): Promise<void> {
+  return new Promise((resolve) => {
+    const off = client.on('daemonConnected', () => {
+      off();
+      resolve();
+    });
+  });
 }
 
 function waitConnected(client: ThinClient): Promise<void> {
