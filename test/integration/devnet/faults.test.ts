@@ -7,7 +7,7 @@ import { VirtualClock } from '../../../src/devnet/clock.js';
 import { startDevnet } from '../../../src/devnet/index.js';
 import { decodePkiDocument } from '../../../src/pki/document.js';
 import { drive, driveUntil } from './drive.js';
-import { encryptRead, keypair, nextIndex, read, str, text, write } from './helpers.js';
+import { encryptRead, encryptWrite, keypair, nextIndex, read, str, text, write } from './helpers.js';
 import { queryId, RawClient, sameBytes } from './rawClient.js';
 
 const fast = { authorityScheme: 'Ed25519' as const };
@@ -121,24 +121,32 @@ describe('devnet mixnet link', () => {
       expect((await other.next('connection_status_event')).is_connected).toBe(false);
       other.close();
 
-      const pending = write(client, k, k.first, text('queued while offline'));
-      let settled = false;
-      void pending.then(() => {
-        settled = true;
+      const w = await encryptWrite(client, k, k.first, text('queued while offline'));
+      const startQuery = queryId();
+      client.send('start_resending_encrypted_message', {
+        query_id: startQuery,
+        write_cap: k.writeCap,
+        envelope_descriptor: w.envelope_descriptor,
+        message_ciphertext: w.message_ciphertext,
+        envelope_hash: w.envelope_hash,
       });
+      // Sent after the start on the same socket, so answered after the start was queued.
       const counter = await client.call(
         'get_message_box_index_counter',
         { message_box_index: k.first },
         'get_message_box_index_counter_reply',
       );
       expect(counter.error_code).toBe(0);
-      await new Promise((r) => setTimeout(r, 20));
-      expect(settled).toBe(false);
       expect(net.stats().packetsSent).toBe(0);
+      expect(client.pending().some((p) => p.msg.key === 'start_resending_encrypted_message_reply')).toBe(
+        false,
+      );
 
       net.setMixnetConnected(true);
       expect((await client.waitFor('connection_status_event')).is_connected).toBe(true);
-      expect((await pending).error_code).toBe(0);
+      expect((await client.waitFor('start_resending_encrypted_message_reply', startQuery)).error_code).toBe(
+        0,
+      );
       expect(str((await read(client, k, k.first)).plaintext)).toBe('queued while offline');
       client.close();
     } finally {

@@ -63,7 +63,8 @@ describe('devnet Pigeonhole ARQ', () => {
       settled = true;
     });
     // Let it poll a few times first.
-    await new Promise((r) => setTimeout(r, 30));
+    const queries = net.stats().courierQueries;
+    while (net.stats().courierQueries < queries + 4) await new Promise((r) => setTimeout(r, 1));
     expect(settled).toBe(false);
     const writer = (await RawClient.session(net.thinClientConfig)).client;
     expect((await write(writer, k, index, text('late arrival'))).error_code).toBe(0);
