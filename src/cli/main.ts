@@ -5,11 +5,14 @@
  *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20]
  *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
  *       thinclient.toml to use, until interrupted.
+ *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
+ *       sends a file over a Pigeonhole channel (src/cli/cp.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configToToml } from '../config.js';
 import { startDevnet } from '../devnet/index.js';
+import { registerCpCommand } from './cp.js';
 
 export function buildProgram(): Command {
   const program = new Command('pigeonhole').description(
@@ -54,6 +57,7 @@ export function buildProgram(): Command {
       },
     );
 
+  registerCpCommand(program);
   return program;
 }
 

@@ -232,7 +232,7 @@ describe('the cp command', () => {
     const file = join(dir, 'p.bin');
     writeFileSync(file, data);
     const out = join(dir, 'p.out');
-    const cli = new URL('../fixtures/cp-cli.ts', import.meta.url).pathname;
+    const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', cli, 'cp', file, out], {
         stdio: ['ignore', 'pipe', 'pipe'],
