@@ -21,8 +21,13 @@ export interface TimingProfile {
   sendSlotMeanMs: number;
   /** Added to a packet's round-trip time before the ARQ retransmits it (docker 20 s). */
   arqSlopMs: number;
-  /** Minimum wait before a follow-up poll (after an ACK, a duplicate ACK or BoxIDNotFound). docker 0. */
+  /** Minimum wait before a follow-up poll after an ACK or a duplicate ACK. docker 0 (the send slot is the wait). */
   followUpFloorMs: number;
+  /**
+   * Minimum wait before re-polling a box that was not found (a read waiting for its write). docker 0; in
+   * instant 50 ms, so that a reader waiting for a box does not keep a CPU core busy with re-dispatches.
+   */
+  notFoundRetryFloorMs: number;
   /** Re-arm delay for a retransmission while the app is disconnected or its resend queue is full (100 ms). */
   resendRearmMs: number;
   /** Retry delay after a packet could not be composed (1 s). */
@@ -64,6 +69,7 @@ export const PROFILES: Record<DevnetProfile, TimingProfile> = {
     sendSlotMeanMs: 1000,
     arqSlopMs: 20 * SECOND,
     followUpFloorMs: 0,
+    notFoundRetryFloorMs: 0,
     resendRearmMs: 100,
     composeRetryMs: SECOND,
     copyPollMs: 5 * SECOND,
@@ -85,6 +91,7 @@ export const PROFILES: Record<DevnetProfile, TimingProfile> = {
     sendSlotMeanMs: 0,
     arqSlopMs: 200,
     followUpFloorMs: 2,
+    notFoundRetryFloorMs: 50,
     resendRearmMs: 100,
     composeRetryMs: SECOND,
     copyPollMs: 5,

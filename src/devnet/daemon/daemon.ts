@@ -1015,9 +1015,8 @@ export class Daemon implements ConnectionHandler {
     this.kickEgress();
   }
 
-  /** A follow-up poll: same payload, fresh SURB, on the next send slot. */
-  private followUp(arq: Arq): void {
-    const floor = this.timing.followUpFloorMs;
+  /** A follow-up poll: same payload, fresh SURB, on the next send slot (after the profile's floor). */
+  private followUp(arq: Arq, floor = this.timing.followUpFloorMs): void {
     if (floor > 0) {
       arq.timer = this.timer(floor, () => this.onArqTimer(arq.surb));
     } else {
@@ -1118,7 +1117,7 @@ export class Daemon implements ConnectionHandler {
       if (err instanceof ReplicaError) {
         if (err.code === ReplicaCode.BoxIdNotFound && arq.isRead && !arq.noRetry) {
           arq.state = ARQ_WAITING;
-          return void this.followUp(arq);
+          return void this.followUp(arq, this.timing.notFoundRetryFloorMs);
         }
         if (err.code === ReplicaCode.BoxAlreadyExists && !arq.isRead && !arq.noIdempotent) {
           return void this.finish(arq, ThinCode.Success);
