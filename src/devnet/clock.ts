@@ -40,7 +40,7 @@ export class RealClock implements Clock {
     const id = nextId++;
     const run = () => {
       this.timers.delete(id);
-      fn();
+      runSafely(fn);
     };
     if (!(ms > 0)) {
       const h = setImmediate(run);

@@ -369,11 +369,11 @@ export class Daemon implements ConnectionHandler {
       case 'get_directory_authorities':
         return this.getDirectoryAuthorities(conn, request.body);
       case 'create_courier_envelopes_from_payload':
-        return this.envelopesFromPayload(conn, request.body);
+        return await this.envelopesFromPayload(conn, request.body);
       case 'create_courier_envelopes_from_multi_payload':
-        return this.envelopesFromMultiPayload(conn, request.body);
+        return await this.envelopesFromMultiPayload(conn, request.body);
       case 'create_courier_envelopes_from_tombstone_range':
-        return this.envelopesFromTombstoneRange(conn, request.body);
+        return await this.envelopesFromTombstoneRange(conn, request.body);
       case 'voucher_mint':
       case 'voucher_induct':
       case 'voucher_open':
@@ -387,6 +387,16 @@ export class Daemon implements ConnectionHandler {
       default:
         return;
     }
+  }
+
+  private built = 0;
+
+  /**
+   * Building thousands of envelopes (a 10 MiB copy payload) takes a while; let other connections and the
+   * network run every few envelopes. The requesting connection still waits, as kpclientd's reader does.
+   */
+  private async yieldSometimes(): Promise<void> {
+    if (++this.built % 16 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private ctidh(ops: number): Promise<void> {
@@ -570,10 +580,10 @@ export class Daemon implements ConnectionHandler {
   }
 
   /** FromPayload: fresh encoder per call; IsLast → Final, else the tail goes out without Final. */
-  private envelopesFromPayload(
+  private async envelopesFromPayload(
     conn: Connection,
     body: RequestBody<'create_courier_envelopes_from_payload'>,
-  ): void {
+  ): Promise<void> {
     const reply = (b: ResponseBody<'create_courier_envelopes_from_payload_reply'>) =>
       conn.send('create_courier_envelopes_from_payload_reply', { query_id: body.query_id, ...b });
     const payload = body.payload ?? EMPTY;
@@ -589,6 +599,7 @@ export class Daemon implements ConnectionHandler {
         const chunk = payload.subarray(off, off + this.sizes.copyChunk);
         elements.push(...encoder.addEnvelope(this.writeEnvelope(body.dest_write_cap, index, chunk).bytes));
         index = nextIndex(index);
+        await this.yieldSometimes();
       }
       elements.push(...(body.is_last ? encoder.flush() : encoder.flushWithoutFinal()));
       reply({ envelopes: elements, next_dest_index: index, error_code: ThinCode.Success });
@@ -599,10 +610,10 @@ export class Daemon implements ConnectionHandler {
   }
 
   /** FromPayloads: one shared encoder, `buffer` in and out; the buffer is null when IsLast. */
-  private envelopesFromMultiPayload(
+  private async envelopesFromMultiPayload(
     conn: Connection,
     body: RequestBody<'create_courier_envelopes_from_multi_payload'>,
-  ): void {
+  ): Promise<void> {
     const reply = (b: ResponseBody<'create_courier_envelopes_from_multi_payload_reply'>) =>
       conn.send('create_courier_envelopes_from_multi_payload_reply', { query_id: body.query_id, ...b });
     const destinations = body.destinations ?? [];
@@ -622,6 +633,7 @@ export class Daemon implements ConnectionHandler {
           const chunk = payload.subarray(off, off + this.sizes.copyChunk);
           elements.push(...encoder.addEnvelope(this.writeEnvelope(dest.write_cap, index, chunk).bytes));
           index = nextIndex(index);
+          await this.yieldSometimes();
         }
         nextIndices.push(index);
       }
@@ -643,10 +655,10 @@ export class Daemon implements ConnectionHandler {
   }
 
   /** FromTombstoneRange: MaxCount tombstones at [start, start+MaxCount), buffered like FromPayloads. */
-  private envelopesFromTombstoneRange(
+  private async envelopesFromTombstoneRange(
     conn: Connection,
     body: RequestBody<'create_courier_envelopes_from_tombstone_range'>,
-  ): void {
+  ): Promise<void> {
     const reply = (b: ResponseBody<'create_courier_envelopes_from_tombstone_range_reply'>) =>
       conn.send('create_courier_envelopes_from_tombstone_range_reply', { query_id: body.query_id, ...b });
     if (!body.dest_write_cap || !body.dest_start_index)
@@ -665,6 +677,7 @@ export class Daemon implements ConnectionHandler {
       for (let i = 0; i < count; i++) {
         elements.push(...encoder.addEnvelope(this.writeEnvelope(body.dest_write_cap, index, EMPTY).bytes));
         index = nextIndex(index);
+        await this.yieldSometimes();
       }
       if (body.is_last) {
         elements.push(...encoder.flush());
