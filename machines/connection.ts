@@ -14,8 +14,8 @@
  * session token and wait for session_token_reply, forwarding everything else that arrives in the
  * meantime — a resuming daemon flushes queued replies before its reply (spec/wire-protocol.md §2.2).
  *
- * Everything the parent needs to know leaves through the `report` action (a `sendParent` by
- * default); model tests swap it for a recorder. The socket lives in the `transport` actor
+ * Everything the parent needs to know leaves through the one `report` action (a `sendParent` by
+ * default); tests swap it for a recorder. The socket lives in the `transport` actor
  * (actors/transport.ts), which this file names but does not implement.
  */
 import { type ActorRefFrom, assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
@@ -166,6 +166,37 @@ function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+// ---- reports (all through the one `report` action) ----------------------------------------------
+
+type Args = { context: ConnectionContext; event: ConnectionEvent };
+
+/** Hands a frame to the parent unchanged. */
+const forward = {
+  type: 'report',
+  params: ({ event }: Args): ConnectionReport => ({
+    type: 'connection.message',
+    message: (event as Extract<ConnectionEvent, { type: 'transport.message' }>).message,
+  }),
+} as const;
+
+const reportLost = {
+  type: 'report',
+  params: ({ context, event }: Args): ConnectionReport => ({
+    type: 'connection.lost',
+    graceful: context.graceful,
+    error: lostError(context, event),
+    requested: false,
+  }),
+} as const;
+
+const reportFailed = {
+  type: 'report',
+  params: ({ context }: Args): ConnectionReport => ({
+    type: 'connection.failed',
+    error: context.lastError ?? new Error('cannot connect to the daemon'),
+  }),
+} as const;
+
 // ---- the machine --------------------------------------------------------------------------------
 
 export const connectionMachine = setup({
@@ -182,10 +213,6 @@ export const connectionMachine = setup({
   },
   actions: {
     report: sendParent((_, params: ConnectionReport) => params),
-    forward: sendParent(({ event }) => ({
-      type: 'connection.message',
-      message: (event as Extract<ConnectionEvent, { type: 'transport.message' }>).message,
-    })),
     sendSessionToken: sendTo('transport', ({ context }) => ({
       type: 'transport.send',
       message: { key: 'session_token', body: { client_instance_token: context.clientToken } },
@@ -196,20 +223,6 @@ export const connectionMachine = setup({
     })),
     sendThinClose: sendTo('transport', { type: 'transport.send', message: { key: 'thin_close', body: {} } }),
     endTransport: sendTo('transport', { type: 'transport.end' }),
-    reportFailed: sendParent(
-      ({ context }): ConnectionReport => ({
-        type: 'connection.failed',
-        error: context.lastError ?? new Error('cannot connect to the daemon'),
-      }),
-    ),
-    reportLost: sendParent(
-      ({ context, event }): ConnectionReport => ({
-        type: 'connection.lost',
-        graceful: context.graceful,
-        error: lostError(context, event),
-        requested: false,
-      }),
-    ),
     recordStatus: assign(({ event }) => {
       if (event.type !== 'transport.message' || event.message.key !== 'connection_status_event') return {};
       const token = event.message.body.instance_token ?? null;
@@ -270,7 +283,6 @@ export const connectionMachine = setup({
       entry: 'resetSocketState',
       invoke: {
         id: 'transport',
-        systemId: 'transport',
         src: 'transport',
         input: ({ context }) => ({ dial: context.dial }),
       },
@@ -323,9 +335,9 @@ export const connectionMachine = setup({
             awaitingStatus: {
               on: {
                 'transport.message': [
-                  { guard: 'isStatus', target: 'awaitingDocument', actions: ['recordStatus', 'forward'] },
-                  { guard: 'isShutdown', actions: ['recordShutdown', 'forward'] },
-                  { actions: 'forward' },
+                  { guard: 'isStatus', target: 'awaitingDocument', actions: ['recordStatus', forward] },
+                  { guard: 'isShutdown', actions: ['recordShutdown', forward] },
+                  { actions: forward },
                 ],
               },
             },
@@ -335,11 +347,11 @@ export const connectionMachine = setup({
                   {
                     guard: 'isDocument',
                     target: 'awaitingSessionReply',
-                    actions: ['forward', 'sendSessionToken'],
+                    actions: [forward, 'sendSessionToken'],
                   },
-                  { guard: 'isStatus', actions: ['recordStatus', 'forward'] },
-                  { guard: 'isShutdown', actions: ['recordShutdown', 'forward'] },
-                  { actions: 'forward' },
+                  { guard: 'isStatus', actions: ['recordStatus', forward] },
+                  { guard: 'isShutdown', actions: ['recordShutdown', forward] },
+                  { actions: forward },
                 ],
               },
             },
@@ -374,9 +386,9 @@ export const connectionMachine = setup({
                       })),
                     ],
                   },
-                  { guard: 'isStatus', actions: ['recordStatus', 'forward'] },
-                  { guard: 'isShutdown', actions: ['recordShutdown', 'forward'] },
-                  { actions: 'forward' },
+                  { guard: 'isStatus', actions: ['recordStatus', forward] },
+                  { guard: 'isShutdown', actions: ['recordShutdown', forward] },
+                  { actions: forward },
                 ],
               },
             },
@@ -385,16 +397,16 @@ export const connectionMachine = setup({
         ready: {
           on: {
             'transport.message': [
-              { guard: 'isStatus', actions: ['recordStatus', 'forward'] },
-              { guard: 'isShutdown', actions: ['recordShutdown', 'forward'] },
+              { guard: 'isStatus', actions: ['recordStatus', forward] },
+              { guard: 'isShutdown', actions: ['recordShutdown', forward] },
               { guard: 'isSessionReply' },
-              { actions: 'forward' },
+              { actions: forward },
             ],
             'connection.send': { actions: 'sendRaw' },
-            'transport.closed': { target: '#connection.backoff', actions: ['recordClosed', 'reportLost'] },
+            'transport.closed': { target: '#connection.backoff', actions: ['recordClosed', reportLost] },
             'xstate.error.actor.transport': {
               target: '#connection.backoff',
-              actions: ['recordClosed', 'reportLost'],
+              actions: ['recordClosed', reportLost],
             },
             'connection.disconnect': {
               target: '#connection.disconnected',
@@ -411,7 +423,7 @@ export const connectionMachine = setup({
           on: {
             'transport.closed': '#connection.closed',
             'xstate.error.actor.transport': '#connection.closed',
-            'transport.message': { actions: 'forward' },
+            'transport.message': { actions: forward },
             'connection.close': {},
             'connection.disconnect': {},
           },
@@ -439,7 +451,7 @@ export const connectionMachine = setup({
     },
     failed: {
       type: 'final',
-      entry: 'reportFailed',
+      entry: reportFailed,
     },
     closed: { type: 'final' },
   },

@@ -65,6 +65,12 @@ export interface ScriptedDaemonOptions {
   pkiPayload?: Uint8Array | null;
   /** Runs after the session token arrives and before session_token_reply is sent. */
   beforeSessionReply?: (conn: DaemonConnection, resumed: boolean) => void | Promise<void>;
+  /**
+   * Says nothing by itself: no status or document on accept, no session_token_reply, no reaction
+   * to thin_close, and the socket stays half-open when the client ends it. The test sends every
+   * frame (model tests drive the handshake step by step).
+   */
+  manual?: boolean;
   /** Answers requests automatically when it returns a reply. */
   autoReply?: (request: ReceivedRequest) => { key: ResponseKey; body: object } | undefined;
 }
@@ -148,7 +154,9 @@ export class ScriptedDaemon {
   }
 
   private listen(): Promise<void> {
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createServer({ allowHalfOpen: this.options.manual === true }, (socket) =>
+      this.accept(socket),
+    );
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       const path = this.options.unixPath;
@@ -255,8 +263,10 @@ export class ScriptedDaemon {
       conn.closed = true;
     });
     socket.on('error', () => {});
-    conn.send('connection_status_event', this.statusBody());
-    conn.send('new_pki_document_event', this.pkiPayload ? { payload: this.pkiPayload } : {});
+    if (!this.options.manual) {
+      conn.send('connection_status_event', this.statusBody());
+      conn.send('new_pki_document_event', this.pkiPayload ? { payload: this.pkiPayload } : {});
+    }
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
       let frames: Uint8Array[];
@@ -286,6 +296,10 @@ export class ScriptedDaemon {
     };
     conn.requests.push(request);
     this.seen.push(request);
+    if (this.options.manual) {
+      this.deliver(request);
+      return;
+    }
     if (decoded.key === 'session_token') {
       const token =
         (decoded.body as RequestBody<'session_token'>).client_instance_token ?? new Uint8Array(16);
@@ -313,11 +327,16 @@ export class ScriptedDaemon {
     if (auto) {
       conn.send(auto.key, { query_id: request.body.query_id, ...auto.body } as never);
     }
+    if (!auto) this.deliver(request);
+  }
+
+  /** Hands a request to whoever waits for it, or keeps it for `nextRequest`. */
+  private deliver(request: ReceivedRequest): void {
     const i = this.waiters.findIndex((w) => w.match(request));
     if (i >= 0) {
       const [w] = this.waiters.splice(i, 1);
       w!.resolve(request);
-    } else if (!auto) {
+    } else {
       this.unclaimed.push(request);
     }
   }
