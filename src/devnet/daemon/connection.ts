@@ -17,6 +17,13 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
+/**
+ * kpclientd's reader blocks while a request is being handled (or while the app's mixnet queue is full), so
+ * a client that keeps sending meets TCP backpressure. We stop reading the socket past this many pending
+ * requests and resume when the backlog drains.
+ */
+const BACKLOG_HIGH = 64;
+const BACKLOG_LOW = 16;
 
 export class Connection {
   readonly id = nextConnId++;
@@ -29,6 +36,8 @@ export class Connection {
   private readonly decoder = new FrameDecoder();
   private chain: Promise<void> = Promise.resolve();
   private isClosed = false;
+  /** Requests received and not handled yet; above the high-water mark the socket stops being read. */
+  private backlog = 0;
 
   constructor(
     readonly socket: Socket,
@@ -94,12 +103,16 @@ export class Connection {
         this.drop();
         return;
       }
+      this.backlog++;
+      if (this.backlog >= BACKLOG_HIGH) this.socket.pause();
       this.chain = this.chain.then(async () => {
-        if (this.isClosed) return;
         try {
-          await this.handler.handle(this, request);
+          if (!this.isClosed) await this.handler.handle(this, request);
         } catch (err) {
           this.handler.log(`conn ${this.id}: handler for ${request.key} failed: ${(err as Error).stack}`);
+        } finally {
+          this.backlog--;
+          if (this.backlog <= BACKLOG_LOW && this.socket.isPaused()) this.socket.resume();
         }
       });
     }

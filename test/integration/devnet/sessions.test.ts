@@ -98,3 +98,41 @@ describe('devnet replies during a disconnect', () => {
     }
   });
 });
+
+describe('devnet per-app request queue', () => {
+  it('blocks the connection once 16 mixnet requests wait for send slots, delaying later local requests too', async () => {
+    const clock = new VirtualClock();
+    const net = await startDevnet({ ...base, seed: 'queue', clock });
+    try {
+      const { client } = await RawClient.session(net.thinClientConfig);
+      const k = await keypair(client);
+      const w = await encryptWrite(client, k, k.first, text('many'));
+      for (let i = 0; i < 20; i++) {
+        client.send('start_resending_encrypted_message', {
+          query_id: queryId(),
+          write_cap: k.writeCap,
+          envelope_descriptor: w.envelope_descriptor,
+          message_ciphertext: w.message_ciphertext,
+          envelope_hash: w.envelope_hash,
+        });
+      }
+      const q = queryId();
+      client.send('get_message_box_index_counter', { query_id: q, message_box_index: k.first });
+      const counter = client.waitFor('get_message_box_index_counter_reply', q);
+      let answered = false;
+      void counter.then(() => {
+        answered = true;
+      });
+      // No send slot has passed: 16 requests fill the queue, the 17th blocks the reader.
+      await clock.advance(0);
+      await new Promise((r) => setImmediate(r));
+      expect(answered).toBe(false);
+      await drive(clock, counter, 10);
+      // Four slots had to free room for requests 17-20 before the local request was read.
+      expect(net.stats().packetsSent).toBeGreaterThanOrEqual(4);
+      client.close();
+    } finally {
+      await net.stop();
+    }
+  });
+});
