@@ -313,15 +313,16 @@ export class Network implements NetworkContext {
    * (warped); the instant profile, which has no delays to describe, publishes docker's nominal rates.
    */
   private rates(): { mu: number; lambdaP: number; lambdaL: number; lambdaM: number; lambdaR: number } {
-    const t = this.options.profile === 'docker' ? this.timing : PROFILE_DOCKER_RATES;
+    const docker = { mu: 0.005, lambdaP: 0.001, lambdaL: 0.0005, lambdaM: 0.0005, lambdaR: 0.005 };
+    if (this.options.profile !== 'docker') return docker;
+    const t = this.timing;
     const per = (ms: number, fallback: number) => (ms > 0 ? 1 / ms : fallback);
-    const w = this.options.profile === 'docker' ? this.warp : 1;
     return {
-      mu: per(t.hopDelayMeanMs, 0.005),
-      lambdaP: per(t.sendSlotMeanMs, 0.001),
-      lambdaL: 0.0005 * w,
-      lambdaM: 0.0005 * w,
-      lambdaR: per(t.linkMeanMs, 0.005),
+      mu: per(t.hopDelayMeanMs, docker.mu),
+      lambdaP: per(t.sendSlotMeanMs, docker.lambdaP),
+      lambdaL: docker.lambdaL * this.warp,
+      lambdaM: docker.lambdaM * this.warp,
+      lambdaR: per(t.linkMeanMs, docker.lambdaR),
     };
   }
 
@@ -400,8 +401,6 @@ export class Network implements NetworkContext {
     return hkdfBlake2b512(this.keySeed, undefined, enc.encode(`devnet/${label}`), length);
   }
 }
-
-const PROFILE_DOCKER_RATES = { hopDelayMeanMs: 200, sendSlotMeanMs: 1000, linkMeanMs: 200 };
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

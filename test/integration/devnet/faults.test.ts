@@ -242,6 +242,10 @@ describe('devnet docker profile', () => {
       const elapsed = clock.now() - t1;
       expect(elapsed).toBeGreaterThanOrEqual(1_000);
       expect(elapsed).toBeLessThan(20_000);
+      // The document describes the warped network: twenty times docker's rates.
+      const doc = decodePkiDocument(net.network.directory().stripped);
+      expect(doc.mu).toBeCloseTo(0.1);
+      expect(doc.lambdaP).toBeCloseTo(0.02);
       client.close();
     } finally {
       await net.stop();
