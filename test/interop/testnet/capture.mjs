@@ -13,7 +13,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  ThinConn,
   decodePkiPayload,
   decoder,
   field,
@@ -23,6 +22,7 @@ import {
   randomId,
   readThinConfig,
   summarize,
+  ThinConn,
 } from './thinwire.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,7 +43,8 @@ const DAEMON = {
   program: 'kpclientd',
   katzenpost: 'v0.0.99 (github.com/katzenpost/katzenpost, tag commit 32c27b8de)',
   note: 'built against hpqc v0.0.85 instead of the pseudo-version v0.0.85-0.20260715190213-e598e7ee2843 that v0.0.99 requires (see test/interop/testnet/README.md)',
-  network: 'test/interop/testnet/run.sh: 3 dirauths, 3 mixes, 1 gateway, 1 service node (courier, echo, testdest, http), 2 replicas, KATZENPOST_EPOCH_DURATION=2m',
+  network:
+    'test/interop/testnet/run.sh: 3 dirauths, 3 mixes, 1 gateway, 1 service node (courier, echo, testdest, http), 2 replicas, KATZENPOST_EPOCH_DURATION=2m',
 };
 
 const u8 = (s) => new TextEncoder().encode(s);
@@ -120,7 +121,12 @@ class Session {
     sc.received(this.hs.reply);
   }
   /** Send {kind: body} with a fresh query_id (unless body has one); wait for the reply with that query_id. */
-  async request(sc, kind, body, { timeoutMs = OP_TIMEOUT, replyKind = `${kind}_reply`, expectReply = true } = {}) {
+  async request(
+    sc,
+    kind,
+    body,
+    { timeoutMs = OP_TIMEOUT, replyKind = `${kind}_reply`, expectReply = true } = {},
+  ) {
     const queryId = body.query_id === undefined ? randomId() : body.query_id;
     const obj = { [kind]: { query_id: queryId, ...body } };
     const t0 = Date.now();
@@ -142,7 +148,8 @@ class Session {
   }
   /** Keep any frame nobody waited for (e.g. a new_pki_document_event pushed at an epoch change), then thin_close. */
   close() {
-    for (const f of this.conn.takeUnclaimed()) this.sc?.received(f, { note: 'unsolicited (not a reply to a request of this scenario)' });
+    for (const f of this.conn.takeUnclaimed())
+      this.sc?.received(f, { note: 'unsolicited (not a reply to a request of this scenario)' });
     this.conn.close();
   }
 }
@@ -165,7 +172,10 @@ async function keypair(s, sc, b) {
   return { writeCap: r.get('write_cap'), readCap: r.get('read_cap'), first: r.get('first_message_index') };
 }
 async function write(s, sc, writeCap, index, plaintext, flags = {}) {
-  const enc = ok(await s.request(sc, 'encrypt_write', { plaintext, write_cap: writeCap, message_box_index: index }), 'encrypt_write');
+  const enc = ok(
+    await s.request(sc, 'encrypt_write', { plaintext, write_cap: writeCap, message_box_index: index }),
+    'encrypt_write',
+  );
   const res = await s.request(sc, 'start_resending_encrypted_message', {
     read_cap: null,
     write_cap: writeCap,
@@ -179,7 +189,10 @@ async function write(s, sc, writeCap, index, plaintext, flags = {}) {
   return { enc, res, next: enc.get('next_message_box_index') };
 }
 async function read(s, sc, readCap, index, flags = {}, opts = {}) {
-  const enc = ok(await s.request(sc, 'encrypt_read', { read_cap: readCap, message_box_index: index }), 'encrypt_read');
+  const enc = ok(
+    await s.request(sc, 'encrypt_read', { read_cap: readCap, message_box_index: index }),
+    'encrypt_read',
+  );
   const res = await s.request(
     sc,
     'start_resending_encrypted_message',
@@ -203,32 +216,41 @@ const scenarios = [];
 const def = (name, description, fn) => scenarios.push({ name, description, fn });
 const timings = {};
 
-def('handshake', 'Daemon speaks first (connection_status_event, new_pki_document_event); client sends session_token; daemon replies session_token_reply. Also the PKI document decoded.', async (sc) => {
-  const s = await Session.open(sc, { handshake: true });
-  const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
-  if (doc instanceof Map) {
-    const inner = (list) => (list ?? []).map((b) => (b instanceof Uint8Array ? summarize(decoder.decode(b)) : summarize(b)));
-    sc.notes.pki_document_decoded = summarize(doc);
-    sc.notes.pki_document_keys = [...doc.keys()];
-    sc.notes.topology_descriptors = (doc.get('Topology') ?? []).map(inner);
-    sc.notes.gateway_descriptors = inner(doc.get('GatewayNodes'));
-    sc.notes.service_descriptors = inner(doc.get('ServiceNodes'));
-  }
-  s.close();
-});
+def(
+  'handshake',
+  'Daemon speaks first (connection_status_event, new_pki_document_event); client sends session_token; daemon replies session_token_reply. Also the PKI document decoded.',
+  async (sc) => {
+    const s = await Session.open(sc, { handshake: true });
+    const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
+    if (doc instanceof Map) {
+      const inner = (list) =>
+        (list ?? []).map((b) => (b instanceof Uint8Array ? summarize(decoder.decode(b)) : summarize(b)));
+      sc.notes.pki_document_decoded = summarize(doc);
+      sc.notes.pki_document_keys = [...doc.keys()];
+      sc.notes.topology_descriptors = (doc.get('Topology') ?? []).map(inner);
+      sc.notes.gateway_descriptors = inner(doc.get('GatewayNodes'));
+      sc.notes.service_descriptors = inner(doc.get('ServiceNodes'));
+    }
+    s.close();
+  },
+);
 
-def('session_resume', 'Reconnect with the same client_instance_token after a disconnect without thin_close: session_token_reply.resumed.', async (sc) => {
-  const token = randomId();
-  const c1 = await ThinConn.connect(addr);
-  const h1 = await handshake(c1, token);
-  new Session(c1, h1).recordHandshake(sc);
-  c1.close({ thinClose: false });
-  await new Promise((r) => setTimeout(r, 500));
-  const c2 = await ThinConn.connect(addr);
-  const h2 = await handshake(c2, token);
-  new Session(c2, h2).recordHandshake(sc);
-  c2.close();
-});
+def(
+  'session_resume',
+  'Reconnect with the same client_instance_token after a disconnect without thin_close: session_token_reply.resumed.',
+  async (sc) => {
+    const token = randomId();
+    const c1 = await ThinConn.connect(addr);
+    const h1 = await handshake(c1, token);
+    new Session(c1, h1).recordHandshake(sc);
+    c1.close({ thinClose: false });
+    await new Promise((r) => setTimeout(r, 500));
+    const c2 = await ThinConn.connect(addr);
+    const h2 = await handshake(c2, token);
+    new Session(c2, h2).recordHandshake(sc);
+    c2.close();
+  },
+);
 
 def('new_keypair', 'new_keypair with a 32-byte seed (0x01 × 32).', async (sc) => {
   const s = await Session.open(sc);
@@ -236,68 +258,100 @@ def('new_keypair', 'new_keypair with a 32-byte seed (0x01 × 32).', async (sc) =
   s.close();
 });
 
-def('write_then_read', 'encrypt_write + start_resending_encrypted_message (write) then encrypt_read + start_resending_encrypted_message (read) of the same box; elapsed_ms are round-trip times through the mixnet.', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 2);
-  const w = await write(s, sc, kp.writeCap, kp.first, u8(`hello from capture.mjs ${new Date().toISOString()}`));
-  if (w.res.reply.get('error_code') !== 0) throw new Error(`write failed ${w.res.reply.get('error_code')}`);
-  const r = await read(s, sc, kp.readCap, kp.first);
-  timings.write_round_trip_ms = w.res.elapsed;
-  timings.read_round_trip_ms = r.res.elapsed;
-  sc.notes.write_round_trip_ms = w.res.elapsed;
-  sc.notes.read_round_trip_ms = r.res.elapsed;
-  sc.notes.read_plaintext = new TextDecoder().decode(r.res.reply.get('plaintext') ?? new Uint8Array());
-  s.close();
-});
-
-def('read_unwritten_no_retry', 'Read of a never-written box with no_retry_on_box_id_not_found=true → error_code 1 (BoxIDNotFound).', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 3);
-  const r = await read(s, sc, kp.readCap, kp.first, { no_retry_on_box_id_not_found: true });
-  sc.notes.elapsed_ms = r.res.elapsed;
-  s.close();
-});
-
-def('box_already_exists', 'Second write to the same box with no_idempotent_box_already_exists=true → error_code 10; the first write used default flags.', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 4);
-  await write(s, sc, kp.writeCap, kp.first, u8('first'));
-  await write(s, sc, kp.writeCap, kp.first, u8('second'), { no_idempotent_box_already_exists: true });
-  s.close();
-});
-
-def('tombstone', 'encrypt_write with an empty plaintext (tombstone) over a written box, then a read → error_code 11.', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 5);
-  await write(s, sc, kp.writeCap, kp.first, u8('to be tombstoned'));
-  await write(s, sc, kp.writeCap, kp.first, new Uint8Array(0));
-  // replication can lag; poll like the reference test (≤ 6 × 10 s)
-  for (let i = 0; i < 6; i++) {
+def(
+  'write_then_read',
+  'encrypt_write + start_resending_encrypted_message (write) then encrypt_read + start_resending_encrypted_message (read) of the same box; elapsed_ms are round-trip times through the mixnet.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 2);
+    const w = await write(
+      s,
+      sc,
+      kp.writeCap,
+      kp.first,
+      u8(`hello from capture.mjs ${new Date().toISOString()}`),
+    );
+    if (w.res.reply.get('error_code') !== 0) throw new Error(`write failed ${w.res.reply.get('error_code')}`);
     const r = await read(s, sc, kp.readCap, kp.first);
-    sc.notes.final_read_error_code = r.res.reply.get('error_code');
-    if (r.res.reply.get('error_code') === 11) break;
-    await new Promise((res) => setTimeout(res, 10_000));
-  }
-  s.close();
-});
+    timings.write_round_trip_ms = w.res.elapsed;
+    timings.read_round_trip_ms = r.res.elapsed;
+    sc.notes.write_round_trip_ms = w.res.elapsed;
+    sc.notes.read_round_trip_ms = r.res.elapsed;
+    sc.notes.read_plaintext = new TextDecoder().decode(r.res.reply.get('plaintext') ?? new Uint8Array());
+    s.close();
+  },
+);
 
-def('index_ops', 'next_message_box_index and get_message_box_index_counter (counter is a uint64; decode as bigint).', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 6);
-  const n = ok(await s.request(sc, 'next_message_box_index', { message_box_index: kp.first }), 'next');
-  await s.request(sc, 'get_message_box_index_counter', { message_box_index: kp.first });
-  await s.request(sc, 'get_message_box_index_counter', { message_box_index: n.get('next_message_box_index') });
-  s.close();
-});
+def(
+  'read_unwritten_no_retry',
+  'Read of a never-written box with no_retry_on_box_id_not_found=true → error_code 1 (BoxIDNotFound).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 3);
+    const r = await read(s, sc, kp.readCap, kp.first, { no_retry_on_box_id_not_found: true });
+    sc.notes.elapsed_ms = r.res.elapsed;
+    s.close();
+  },
+);
 
-def('get_pki_document', 'get_pki_document for epoch 0 (current; signed certificate payload) and for epoch 1 (not cached → error).', async (sc) => {
-  const s = await Session.open(sc);
-  const r = await s.request(sc, 'get_pki_document', { epoch: 0n });
-  const payload = r.reply.get('payload');
-  if (payload instanceof Uint8Array) sc.notes.certificate_decoded = summarize(decoder.decode(payload));
-  await s.request(sc, 'get_pki_document', { epoch: 1n });
-  s.close();
-});
+def(
+  'box_already_exists',
+  'Second write to the same box with no_idempotent_box_already_exists=true → error_code 10; the first write used default flags.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 4);
+    await write(s, sc, kp.writeCap, kp.first, u8('first'));
+    await write(s, sc, kp.writeCap, kp.first, u8('second'), { no_idempotent_box_already_exists: true });
+    s.close();
+  },
+);
+
+def(
+  'tombstone',
+  'encrypt_write with an empty plaintext (tombstone) over a written box, then a read → error_code 11.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 5);
+    await write(s, sc, kp.writeCap, kp.first, u8('to be tombstoned'));
+    await write(s, sc, kp.writeCap, kp.first, new Uint8Array(0));
+    // replication can lag; poll like the reference test (≤ 6 × 10 s)
+    for (let i = 0; i < 6; i++) {
+      const r = await read(s, sc, kp.readCap, kp.first);
+      sc.notes.final_read_error_code = r.res.reply.get('error_code');
+      if (r.res.reply.get('error_code') === 11) break;
+      await new Promise((res) => setTimeout(res, 10_000));
+    }
+    s.close();
+  },
+);
+
+def(
+  'index_ops',
+  'next_message_box_index and get_message_box_index_counter (counter is a uint64; decode as bigint).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 6);
+    const n = ok(await s.request(sc, 'next_message_box_index', { message_box_index: kp.first }), 'next');
+    await s.request(sc, 'get_message_box_index_counter', { message_box_index: kp.first });
+    await s.request(sc, 'get_message_box_index_counter', {
+      message_box_index: n.get('next_message_box_index'),
+    });
+    s.close();
+  },
+);
+
+def(
+  'get_pki_document',
+  'get_pki_document for epoch 0 (current; signed certificate payload) and for epoch 1 (not cached → error).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const r = await s.request(sc, 'get_pki_document', { epoch: 0n });
+    const payload = r.reply.get('payload');
+    if (payload instanceof Uint8Array) sc.notes.certificate_decoded = summarize(decoder.decode(payload));
+    await s.request(sc, 'get_pki_document', { epoch: 1n });
+    s.close();
+  },
+);
 
 def('get_directory_authorities', 'get_directory_authorities.', async (sc) => {
   const s = await Session.open(sc);
@@ -305,203 +359,391 @@ def('get_directory_authorities', 'get_directory_authorities.', async (sc) => {
   s.close();
 });
 
-def('courier_envelopes', 'create_courier_envelopes_from_payload (single call and is_last=false), create_courier_envelopes_from_multi_payload (two destinations, first call is_last=false returning a buffer, second call resuming from it), create_courier_envelopes_from_tombstone_range (max_count 2 and 0).', async (sc) => {
-  const s = await Session.open(sc);
-  const a = await keypair(s, sc, 7);
-  const b = await keypair(s, sc, 8);
-  const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
-  sc.notes.max_plaintext_payload_length = max;
-  await s.request(sc, 'create_courier_envelopes_from_payload', { payload: u8('x'.repeat(516)), dest_write_cap: a.writeCap, dest_start_index: a.first, is_start: true, is_last: true });
-  await s.request(sc, 'create_courier_envelopes_from_payload', { payload: u8('y'.repeat(128)), dest_write_cap: a.writeCap, dest_start_index: a.first, is_start: true, is_last: false });
-  const m1 = await s.request(sc, 'create_courier_envelopes_from_multi_payload', {
-    destinations: [
-      { payload: u8('alpha'.repeat(20)), write_cap: a.writeCap, start_index: a.first },
-      { payload: u8('beta'.repeat(20)), write_cap: b.writeCap, start_index: b.first },
-    ],
-    is_start: true,
-    is_last: false,
-    buffer: null,
-  });
-  const idx = m1.reply.get('next_dest_indices') ?? [a.first, b.first];
-  await s.request(sc, 'create_courier_envelopes_from_multi_payload', {
-    destinations: [
-      { payload: u8('gamma'.repeat(10)), write_cap: a.writeCap, start_index: idx[0] },
-      { payload: u8('delta'.repeat(10)), write_cap: b.writeCap, start_index: idx[1] },
-    ],
-    is_start: false,
-    is_last: true,
-    buffer: m1.reply.get('buffer'),
-  });
-  await s.request(sc, 'create_courier_envelopes_from_tombstone_range', { dest_write_cap: a.writeCap, dest_start_index: a.first, max_count: 2, is_start: true, is_last: true, buffer: null });
-  await s.request(sc, 'create_courier_envelopes_from_tombstone_range', { dest_write_cap: a.writeCap, dest_start_index: a.first, max_count: 0, is_start: true, is_last: true, buffer: null });
-  s.close();
-});
+def(
+  'courier_envelopes',
+  'create_courier_envelopes_from_payload (single call and is_last=false), create_courier_envelopes_from_multi_payload (two destinations, first call is_last=false returning a buffer, second call resuming from it), create_courier_envelopes_from_tombstone_range (max_count 2 and 0).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const a = await keypair(s, sc, 7);
+    const b = await keypair(s, sc, 8);
+    const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
+    sc.notes.max_plaintext_payload_length = max;
+    await s.request(sc, 'create_courier_envelopes_from_payload', {
+      payload: u8('x'.repeat(516)),
+      dest_write_cap: a.writeCap,
+      dest_start_index: a.first,
+      is_start: true,
+      is_last: true,
+    });
+    await s.request(sc, 'create_courier_envelopes_from_payload', {
+      payload: u8('y'.repeat(128)),
+      dest_write_cap: a.writeCap,
+      dest_start_index: a.first,
+      is_start: true,
+      is_last: false,
+    });
+    const m1 = await s.request(sc, 'create_courier_envelopes_from_multi_payload', {
+      destinations: [
+        { payload: u8('alpha'.repeat(20)), write_cap: a.writeCap, start_index: a.first },
+        { payload: u8('beta'.repeat(20)), write_cap: b.writeCap, start_index: b.first },
+      ],
+      is_start: true,
+      is_last: false,
+      buffer: null,
+    });
+    const idx = m1.reply.get('next_dest_indices') ?? [a.first, b.first];
+    await s.request(sc, 'create_courier_envelopes_from_multi_payload', {
+      destinations: [
+        { payload: u8('gamma'.repeat(10)), write_cap: a.writeCap, start_index: idx[0] },
+        { payload: u8('delta'.repeat(10)), write_cap: b.writeCap, start_index: idx[1] },
+      ],
+      is_start: false,
+      is_last: true,
+      buffer: m1.reply.get('buffer'),
+    });
+    await s.request(sc, 'create_courier_envelopes_from_tombstone_range', {
+      dest_write_cap: a.writeCap,
+      dest_start_index: a.first,
+      max_count: 2,
+      is_start: true,
+      is_last: true,
+      buffer: null,
+    });
+    await s.request(sc, 'create_courier_envelopes_from_tombstone_range', {
+      dest_write_cap: a.writeCap,
+      dest_start_index: a.first,
+      max_count: 0,
+      is_start: true,
+      is_last: true,
+      buffer: null,
+    });
+    s.close();
+  },
+);
 
-def('copy_command', 'Copy command: envelopes from create_courier_envelopes_from_payload written into a temporary stream, start_resending_copy_command(temp write_cap), then the destination box read back.', async (sc) => {
-  const s = await Session.open(sc);
-  const dest = await keypair(s, sc, 9);
-  const temp = await keypair(s, sc, 10);
-  const payload = u8(`copied payload ${new Date().toISOString()}`);
-  const env = ok(await s.request(sc, 'create_courier_envelopes_from_payload', { payload, dest_write_cap: dest.writeCap, dest_start_index: dest.first, is_start: true, is_last: true }), 'from_payload');
-  let idx = temp.first;
-  for (const e of env.get('envelopes') ?? []) {
-    const w = await write(s, sc, temp.writeCap, idx, e);
-    if (w.res.reply.get('error_code') !== 0) throw new Error(`temp write ${w.res.reply.get('error_code')}`);
-    idx = w.next;
-  }
-  const c = await s.request(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
-  sc.notes.copy_elapsed_ms = c.elapsed;
-  timings.copy_command_ms = c.elapsed;
-  const r = await read(s, sc, dest.readCap, dest.first);
-  sc.notes.dest_plaintext = new TextDecoder().decode(r.res.reply.get('plaintext') ?? new Uint8Array());
-  s.close();
-});
+def(
+  'copy_command',
+  'Copy command: envelopes from create_courier_envelopes_from_payload written into a temporary stream, start_resending_copy_command(temp write_cap), then the destination box read back.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const dest = await keypair(s, sc, 9);
+    const temp = await keypair(s, sc, 10);
+    const payload = u8(`copied payload ${new Date().toISOString()}`);
+    const env = ok(
+      await s.request(sc, 'create_courier_envelopes_from_payload', {
+        payload,
+        dest_write_cap: dest.writeCap,
+        dest_start_index: dest.first,
+        is_start: true,
+        is_last: true,
+      }),
+      'from_payload',
+    );
+    let idx = temp.first;
+    for (const e of env.get('envelopes') ?? []) {
+      const w = await write(s, sc, temp.writeCap, idx, e);
+      if (w.res.reply.get('error_code') !== 0) throw new Error(`temp write ${w.res.reply.get('error_code')}`);
+      idx = w.next;
+    }
+    const c = await s.request(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
+    sc.notes.copy_elapsed_ms = c.elapsed;
+    timings.copy_command_ms = c.elapsed;
+    const r = await read(s, sc, dest.readCap, dest.first);
+    sc.notes.dest_plaintext = new TextDecoder().decode(r.res.reply.get('plaintext') ?? new Uint8Array());
+    s.close();
+  },
+);
 
-def('copy_onto_existing_box', 'Copy command whose destination box already exists → start_resending_copy_command_reply error_code 26 with replica_error_code and failed_envelope_index.', async (sc) => {
-  const s = await Session.open(sc);
-  const dest = await keypair(s, sc, 11);
-  const temp = await keypair(s, sc, 12);
-  await write(s, sc, dest.writeCap, dest.first, u8('already here'));
-  const env = ok(await s.request(sc, 'create_courier_envelopes_from_payload', { payload: u8('clobber'), dest_write_cap: dest.writeCap, dest_start_index: dest.first, is_start: true, is_last: true }), 'from_payload');
-  let idx = temp.first;
-  for (const e of env.get('envelopes') ?? []) {
-    const w = await write(s, sc, temp.writeCap, idx, e);
-    idx = w.next;
-  }
-  await s.request(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
-  s.close();
-});
+def(
+  'copy_onto_existing_box',
+  'Copy command whose destination box already exists → start_resending_copy_command_reply error_code 26 with replica_error_code and failed_envelope_index.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const dest = await keypair(s, sc, 11);
+    const temp = await keypair(s, sc, 12);
+    await write(s, sc, dest.writeCap, dest.first, u8('already here'));
+    const env = ok(
+      await s.request(sc, 'create_courier_envelopes_from_payload', {
+        payload: u8('clobber'),
+        dest_write_cap: dest.writeCap,
+        dest_start_index: dest.first,
+        is_start: true,
+        is_last: true,
+      }),
+      'from_payload',
+    );
+    let idx = temp.first;
+    for (const e of env.get('envelopes') ?? []) {
+      const w = await write(s, sc, temp.writeCap, idx, e);
+      idx = w.next;
+    }
+    await s.request(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
+    s.close();
+  },
+);
 
-def('cancel_encrypted_message', 'A retrying read of a never-written box (default flags) is cancelled: the original start_resending_encrypted_message gets error_code 24, then cancel_resending_encrypted_message_reply 0. Then a cancel for an unknown hash.', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 13);
-  const enc = ok(await s.request(sc, 'encrypt_read', { read_cap: kp.readCap, message_box_index: kp.first }), 'encrypt_read');
-  const pend = s.pending(sc, 'start_resending_encrypted_message', {
-    read_cap: kp.readCap,
-    write_cap: null,
-    message_box_index: kp.first,
-    reply_index: null,
-    envelope_descriptor: enc.get('envelope_descriptor'),
-    message_ciphertext: enc.get('message_ciphertext'),
-    envelope_hash: enc.get('envelope_hash'),
-  });
-  await new Promise((r) => setTimeout(r, 3000));
-  const cancel = s.request(sc, 'cancel_resending_encrypted_message', { envelope_hash: enc.get('envelope_hash') });
-  await Promise.all([pend, cancel]);
-  await s.request(sc, 'cancel_resending_encrypted_message', { envelope_hash: new Uint8Array(32).fill(0xee) });
-  s.close();
-});
+def(
+  'cancel_encrypted_message',
+  'A retrying read of a never-written box (default flags) is cancelled: the original start_resending_encrypted_message gets error_code 24, then cancel_resending_encrypted_message_reply 0. Then a cancel for an unknown hash.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 13);
+    const enc = ok(
+      await s.request(sc, 'encrypt_read', { read_cap: kp.readCap, message_box_index: kp.first }),
+      'encrypt_read',
+    );
+    const pend = s.pending(sc, 'start_resending_encrypted_message', {
+      read_cap: kp.readCap,
+      write_cap: null,
+      message_box_index: kp.first,
+      reply_index: null,
+      envelope_descriptor: enc.get('envelope_descriptor'),
+      message_ciphertext: enc.get('message_ciphertext'),
+      envelope_hash: enc.get('envelope_hash'),
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    const cancel = s.request(sc, 'cancel_resending_encrypted_message', {
+      envelope_hash: enc.get('envelope_hash'),
+    });
+    await Promise.all([pend, cancel]);
+    await s.request(sc, 'cancel_resending_encrypted_message', {
+      envelope_hash: new Uint8Array(32).fill(0xee),
+    });
+    s.close();
+  },
+);
 
-def('cancel_copy_command', 'A copy command over an empty temporary stream is started and cancelled (cancel_resending_copy_command with BLAKE2b-256 of the write cap); then a cancel for an unknown hash.', async (sc) => {
-  const { blake2b } = await import('@noble/hashes/blake2.js');
-  const s = await Session.open(sc);
-  const temp = await keypair(s, sc, 14);
-  const pend = s.pending(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
-  await new Promise((r) => setTimeout(r, 3000));
-  const hash = blake2b(temp.writeCap, { dkLen: 32 });
-  const cancel = s.request(sc, 'cancel_resending_copy_command', { write_cap_hash: hash });
-  await Promise.all([pend, cancel]);
-  await s.request(sc, 'cancel_resending_copy_command', { write_cap_hash: new Uint8Array(32).fill(0xdd) });
-  s.close();
-});
+def(
+  'cancel_copy_command',
+  'A copy command over an empty temporary stream is started and cancelled (cancel_resending_copy_command with BLAKE2b-256 of the write cap); then a cancel for an unknown hash.',
+  async (sc) => {
+    const { blake2b } = await import('@noble/hashes/blake2.js');
+    const s = await Session.open(sc);
+    const temp = await keypair(s, sc, 14);
+    const pend = s.pending(sc, 'start_resending_copy_command', { write_cap: temp.writeCap });
+    await new Promise((r) => setTimeout(r, 3000));
+    const hash = blake2b(temp.writeCap, { dkLen: 32 });
+    const cancel = s.request(sc, 'cancel_resending_copy_command', { write_cap_hash: hash });
+    await Promise.all([pend, cancel]);
+    await s.request(sc, 'cancel_resending_copy_command', { write_cap_hash: new Uint8Array(32).fill(0xdd) });
+    s.close();
+  },
+);
 
-def('echo_send_message', 'Legacy send_message with a SURB to the echo service (+echo on the service node): message_sent_event then message_reply_event.', async (sc) => {
-  const s = await Session.open(sc);
-  const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
-  const { blake2b } = await import('@noble/hashes/blake2.js');
-  let dest;
-  for (const raw of doc?.get('ServiceNodes') ?? []) {
-    const d = decoder.decode(raw);
-    const echo = d.get('Kaetzchen')?.get('echo');
-    if (echo) dest = { idHash: blake2b(d.get('IdentityKey'), { dkLen: 32 }), queue: u8(echo.get('endpoint')) };
-  }
-  if (!dest) throw new Error('no echo service in the PKI document');
-  const surbid = randomId();
-  const obj = { send_message: { id: null, with_surb: true, surbid, destination_id_hash: dest.idHash, recipient_queue_id: dest.queue, payload: u8('hello echo') } };
-  const t0 = Date.now();
-  sc.sent(s.conn, obj, s.conn.send(obj));
-  const sent = await s.conn.next((f) => frameKind(f.msg) === 'message_sent_event', OP_TIMEOUT, 'message_sent_event');
-  sc.received(sent, { elapsed_ms: Date.now() - t0 });
-  const reply = await s.conn.next((f) => frameKind(f.msg) === 'message_reply_event', OP_TIMEOUT, 'message_reply_event');
-  sc.received(reply, { elapsed_ms: Date.now() - t0 });
-  timings.echo_round_trip_ms = Date.now() - t0;
-  s.close();
-});
+def(
+  'echo_send_message',
+  'Legacy send_message with a SURB to the echo service (+echo on the service node): message_sent_event then message_reply_event.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
+    const { blake2b } = await import('@noble/hashes/blake2.js');
+    let dest;
+    for (const raw of doc?.get('ServiceNodes') ?? []) {
+      const d = decoder.decode(raw);
+      const echo = d.get('Kaetzchen')?.get('echo');
+      if (echo)
+        dest = { idHash: blake2b(d.get('IdentityKey'), { dkLen: 32 }), queue: u8(echo.get('endpoint')) };
+    }
+    if (!dest) throw new Error('no echo service in the PKI document');
+    const surbid = randomId();
+    const obj = {
+      send_message: {
+        id: null,
+        with_surb: true,
+        surbid,
+        destination_id_hash: dest.idHash,
+        recipient_queue_id: dest.queue,
+        payload: u8('hello echo'),
+      },
+    };
+    const t0 = Date.now();
+    sc.sent(s.conn, obj, s.conn.send(obj));
+    const sent = await s.conn.next(
+      (f) => frameKind(f.msg) === 'message_sent_event',
+      OP_TIMEOUT,
+      'message_sent_event',
+    );
+    sc.received(sent, { elapsed_ms: Date.now() - t0 });
+    const reply = await s.conn.next(
+      (f) => frameKind(f.msg) === 'message_reply_event',
+      OP_TIMEOUT,
+      'message_reply_event',
+    );
+    sc.received(reply, { elapsed_ms: Date.now() - t0 });
+    timings.echo_round_trip_ms = Date.now() - t0;
+    s.close();
+  },
+);
 
-def('epoch_change_push', 'Stay connected across an epoch boundary: the daemon broadcasts new_pki_document_event (default cbor.Marshal encoding, unlike the canonical handshake copy) and possibly connection_status_event.', async (sc) => {
-  const s = await Session.open(sc);
-  const f = await s.conn.next((fr) => frameKind(fr.msg) === 'new_pki_document_event', 200_000, 'pushed new_pki_document_event');
-  sc.received(f);
-  const doc = decodePkiPayload(field(f.msg, 'new_pki_document_event', 'payload'));
-  sc.notes.pushed_epoch = doc instanceof Map ? String(doc.get('Epoch')) : null;
-  sc.notes.handshake_epoch = String(decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'))?.get('Epoch'));
-  sc.notes.handshake_payload_hex = hex(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
-  s.close();
-});
-
-def('invalid_requests', 'Requests that decode but are invalid → error replies (no connection drop).', async (sc) => {
-  const s = await Session.open(sc);
-  const kp = await keypair(s, sc, 15);
-  const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
-  const cases = [
-    ['encrypt_write', { plaintext: null, write_cap: kp.writeCap, message_box_index: kp.first }, 'plaintext null'],
-    ['encrypt_write', { plaintext: new Uint8Array(max + 1), write_cap: kp.writeCap, message_box_index: kp.first }, 'plaintext longer than MaxPlaintextPayloadLength'],
-    ['encrypt_write', { plaintext: u8('x'), write_cap: null, message_box_index: kp.first }, 'write_cap null'],
-    ['encrypt_read', { read_cap: null, message_box_index: kp.first }, 'read_cap null'],
-    ['encrypt_read', { read_cap: kp.readCap, message_box_index: null }, 'message_box_index null'],
-    ['new_keypair', { seed: new Uint8Array(16) }, 'seed of 16 bytes'],
-    ['new_keypair', { seed: null }, 'seed null'],
-    ['start_resending_encrypted_message', { read_cap: null, write_cap: null, message_box_index: null, reply_index: null, envelope_descriptor: u8('x'), message_ciphertext: u8('x'), envelope_hash: new Uint8Array(32) }, 'neither read_cap nor write_cap'],
-    ['start_resending_encrypted_message', { read_cap: kp.readCap, write_cap: kp.writeCap, message_box_index: kp.first, reply_index: null, envelope_descriptor: u8('x'), message_ciphertext: u8('x'), envelope_hash: new Uint8Array(32) }, 'both caps'],
-    ['start_resending_encrypted_message', { read_cap: kp.readCap, write_cap: null, message_box_index: kp.first, reply_index: null, envelope_descriptor: null, message_ciphertext: u8('x'), envelope_hash: new Uint8Array(32) }, 'envelope_descriptor null'],
-    ['start_resending_copy_command', { write_cap: null }, 'write_cap null'],
-    ['cancel_resending_encrypted_message', { envelope_hash: null }, 'envelope_hash null'],
-    ['cancel_resending_copy_command', { write_cap_hash: null }, 'write_cap_hash null'],
-    ['next_message_box_index', { message_box_index: null }, 'message_box_index null'],
-    ['get_message_box_index_counter', { message_box_index: null }, 'message_box_index null'],
-    ['create_courier_envelopes_from_payload', { payload: u8('x'), dest_write_cap: null, dest_start_index: kp.first, is_start: true, is_last: true }, 'dest_write_cap null'],
-    ['create_courier_envelopes_from_multi_payload', { destinations: [], is_start: true, is_last: true, buffer: null }, 'empty destinations'],
-    ['create_courier_envelopes_from_tombstone_range', { dest_write_cap: null, dest_start_index: kp.first, max_count: 1, is_start: true, is_last: true, buffer: null }, 'dest_write_cap null'],
-  ];
-  sc.notes.cases = [];
-  for (const [kind, body, why] of cases) {
-    const r = await s.request(sc, kind, body, { timeoutMs: 60_000 });
-    sc.notes.cases.push({ kind, why, error_code: r.reply.get('error_code') });
-  }
-  s.close();
-});
-
-def('undecodable_request', 'A request whose read_cap has the wrong length (10 bytes) fails CBOR/BinaryUnmarshal decoding in the daemon: no reply, the daemon closes the connection.', async (sc) => {
-  const s = await Session.open(sc);
-  const obj = { encrypt_read: { query_id: randomId(), read_cap: new Uint8Array(10), message_box_index: new Uint8Array(104) } };
-  const t0 = Date.now();
-  sc.sent(s.conn, obj, s.conn.send(obj));
-  try {
-    const f = await s.conn.next(() => true, 15_000, 'any frame');
+def(
+  'epoch_change_push',
+  'Stay connected across an epoch boundary: the daemon broadcasts new_pki_document_event (default cbor.Marshal encoding, unlike the canonical handshake copy) and possibly connection_status_event.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const f = await s.conn.next(
+      (fr) => frameKind(fr.msg) === 'new_pki_document_event',
+      200_000,
+      'pushed new_pki_document_event',
+    );
     sc.received(f);
-    sc.notes.outcome = 'daemon replied';
-  } catch (e) {
-    sc.notes.outcome = e.message;
-    sc.notes.elapsed_ms = Date.now() - t0;
-  }
-  s.conn.sock.destroy();
-});
+    const doc = decodePkiPayload(field(f.msg, 'new_pki_document_event', 'payload'));
+    sc.notes.pushed_epoch = doc instanceof Map ? String(doc.get('Epoch')) : null;
+    sc.notes.handshake_epoch = String(
+      decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'))?.get('Epoch'),
+    );
+    sc.notes.handshake_payload_hex = hex(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
+    s.close();
+  },
+);
 
-def('unknown_request', 'A request map with no known key ({"bogus_request": {...}}) gets no reply (the daemon logs and drops it); the connection stays usable.', async (sc) => {
-  const s = await Session.open(sc);
-  const obj = { bogus_request: { query_id: randomId() } };
-  sc.sent(s.conn, obj, s.conn.send(obj));
-  try {
-    const f = await s.conn.next(() => true, 10_000, 'any frame');
-    sc.received(f);
-    sc.notes.outcome = 'daemon replied';
-  } catch (e) {
-    sc.notes.outcome = e.message;
-  }
-  const r = await s.request(sc, 'get_directory_authorities', {});
-  sc.notes.still_usable = r.reply.get('error_code') === 0;
-  s.close();
-});
+def(
+  'invalid_requests',
+  'Requests that decode but are invalid → error replies (no connection drop).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const kp = await keypair(s, sc, 15);
+    const max = Number(s.geometry?.get('MaxPlaintextPayloadLength') ?? 0);
+    const cases = [
+      [
+        'encrypt_write',
+        { plaintext: null, write_cap: kp.writeCap, message_box_index: kp.first },
+        'plaintext null',
+      ],
+      [
+        'encrypt_write',
+        { plaintext: new Uint8Array(max + 1), write_cap: kp.writeCap, message_box_index: kp.first },
+        'plaintext longer than MaxPlaintextPayloadLength',
+      ],
+      [
+        'encrypt_write',
+        { plaintext: u8('x'), write_cap: null, message_box_index: kp.first },
+        'write_cap null',
+      ],
+      ['encrypt_read', { read_cap: null, message_box_index: kp.first }, 'read_cap null'],
+      ['encrypt_read', { read_cap: kp.readCap, message_box_index: null }, 'message_box_index null'],
+      ['new_keypair', { seed: new Uint8Array(16) }, 'seed of 16 bytes'],
+      ['new_keypair', { seed: null }, 'seed null'],
+      [
+        'start_resending_encrypted_message',
+        {
+          read_cap: null,
+          write_cap: null,
+          message_box_index: null,
+          reply_index: null,
+          envelope_descriptor: u8('x'),
+          message_ciphertext: u8('x'),
+          envelope_hash: new Uint8Array(32),
+        },
+        'neither read_cap nor write_cap',
+      ],
+      [
+        'start_resending_encrypted_message',
+        {
+          read_cap: kp.readCap,
+          write_cap: kp.writeCap,
+          message_box_index: kp.first,
+          reply_index: null,
+          envelope_descriptor: u8('x'),
+          message_ciphertext: u8('x'),
+          envelope_hash: new Uint8Array(32),
+        },
+        'both caps',
+      ],
+      [
+        'start_resending_encrypted_message',
+        {
+          read_cap: kp.readCap,
+          write_cap: null,
+          message_box_index: kp.first,
+          reply_index: null,
+          envelope_descriptor: null,
+          message_ciphertext: u8('x'),
+          envelope_hash: new Uint8Array(32),
+        },
+        'envelope_descriptor null',
+      ],
+      ['start_resending_copy_command', { write_cap: null }, 'write_cap null'],
+      ['cancel_resending_encrypted_message', { envelope_hash: null }, 'envelope_hash null'],
+      ['cancel_resending_copy_command', { write_cap_hash: null }, 'write_cap_hash null'],
+      ['next_message_box_index', { message_box_index: null }, 'message_box_index null'],
+      ['get_message_box_index_counter', { message_box_index: null }, 'message_box_index null'],
+      [
+        'create_courier_envelopes_from_payload',
+        { payload: u8('x'), dest_write_cap: null, dest_start_index: kp.first, is_start: true, is_last: true },
+        'dest_write_cap null',
+      ],
+      [
+        'create_courier_envelopes_from_multi_payload',
+        { destinations: [], is_start: true, is_last: true, buffer: null },
+        'empty destinations',
+      ],
+      [
+        'create_courier_envelopes_from_tombstone_range',
+        {
+          dest_write_cap: null,
+          dest_start_index: kp.first,
+          max_count: 1,
+          is_start: true,
+          is_last: true,
+          buffer: null,
+        },
+        'dest_write_cap null',
+      ],
+    ];
+    sc.notes.cases = [];
+    for (const [kind, body, why] of cases) {
+      const r = await s.request(sc, kind, body, { timeoutMs: 60_000 });
+      sc.notes.cases.push({ kind, why, error_code: r.reply.get('error_code') });
+    }
+    s.close();
+  },
+);
+
+def(
+  'undecodable_request',
+  'A request whose read_cap has the wrong length (10 bytes) fails CBOR/BinaryUnmarshal decoding in the daemon: no reply, the daemon closes the connection.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const obj = {
+      encrypt_read: {
+        query_id: randomId(),
+        read_cap: new Uint8Array(10),
+        message_box_index: new Uint8Array(104),
+      },
+    };
+    const t0 = Date.now();
+    sc.sent(s.conn, obj, s.conn.send(obj));
+    try {
+      const f = await s.conn.next(() => true, 15_000, 'any frame');
+      sc.received(f);
+      sc.notes.outcome = 'daemon replied';
+    } catch (e) {
+      sc.notes.outcome = e.message;
+      sc.notes.elapsed_ms = Date.now() - t0;
+    }
+    s.conn.sock.destroy();
+  },
+);
+
+def(
+  'unknown_request',
+  'A request map with no known key ({"bogus_request": {...}}) gets no reply (the daemon logs and drops it); the connection stays usable.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const obj = { bogus_request: { query_id: randomId() } };
+    sc.sent(s.conn, obj, s.conn.send(obj));
+    try {
+      const f = await s.conn.next(() => true, 10_000, 'any frame');
+      sc.received(f);
+      sc.notes.outcome = 'daemon replied';
+    } catch (e) {
+      sc.notes.outcome = e.message;
+    }
+    const r = await s.request(sc, 'get_directory_authorities', {});
+    sc.notes.still_usable = r.reply.get('error_code') === 0;
+    s.close();
+  },
+);
 
 // ------------------------------------------------------------------ main
 let index = 0;

@@ -7,7 +7,7 @@
 //
 //   node probe.mjs --config work/net/client/thinclient.toml [--min-replicas 2] [--timeout 60]
 import { parseArgs } from 'node:util';
-import { ThinConn, decodePkiPayload, field, frameKind, handshake, readThinConfig } from './thinwire.mjs';
+import { decodePkiPayload, field, frameKind, handshake, readThinConfig, ThinConn } from './thinwire.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +52,9 @@ try {
   const ready = () => connected && facts && facts.storageReplicas >= minReplicas && facts.couriers >= 1;
   const pending = hs.before;
   while (!ready()) {
-    const f = pending.shift() ?? (await conn.next(() => true, Math.max(1, deadline - Date.now()), 'PKI document / connection status'));
+    const f =
+      pending.shift() ??
+      (await conn.next(() => true, Math.max(1, deadline - Date.now()), 'PKI document / connection status'));
     const kind = frameKind(f.msg);
     if (kind === 'connection_status_event') connected = field(f.msg, kind, 'is_connected') === true;
     if (kind === 'new_pki_document_event') facts = docFacts(field(f.msg, kind, 'payload')) ?? facts;
@@ -62,6 +64,6 @@ try {
   process.exit(0);
 } catch (e) {
   console.error(`${new Date().toISOString()} probe: not ready: ${e.message}`);
-  conn?.close({ thinClose: false });
+  conn?.close({ thinClose: !conn.closed });
   process.exit(1);
 }

@@ -211,12 +211,15 @@ cmd_wait() {
   local deadline=$(( $(date +%s) + READY_TIMEOUT ))
   while :; do
     check_alive || die "a process died while waiting for readiness"
-    if node "$HERE/probe.mjs" --config "$NET/client/thinclient.toml" --min-replicas "$MIN_REPLICAS" \
-         --timeout 60 >"$RUN/probe.json" 2>>"$LOGS/probe.log"; then
-      break
-    fi
+    # In the background + `wait`, so that a trapped INT/TERM is handled at once
+    # (bash runs traps only after a foreground child exits).
+    node "$HERE/probe.mjs" --config "$NET/client/thinclient.toml" --min-replicas "$MIN_REPLICAS" \
+         --timeout 60 >"$RUN/probe.json" 2>>"$LOGS/probe.log" &
+    PROBE_PID=$!
+    if wait "$PROBE_PID"; then PROBE_PID=; break; fi
+    PROBE_PID=
     (( $(date +%s) < deadline )) || die "not ready after ${READY_TIMEOUT}s (probe log: $LOGS/probe.log)"
-    sleep 5
+    sleep 5 & wait $!
   done
   local now; now=$(date +%s)
   echo "$now" >"$RUN/ready_at"
@@ -224,25 +227,37 @@ cmd_wait() {
 }
 
 cmd_down() {
+  [[ -n "${PROBE_PID:-}" ]] && kill "$PROBE_PID" 2>/dev/null
   [[ -s "$RUN/procs" ]] || { log "nothing to stop"; return 0; }
-  # Reverse start order (spec §3.6 step 9). Service nodes stop their plugins
-  # themselves; any plugin left behind is killed by pid (children of that node).
-  local lines=() name pid
-  mapfile -t lines < <(tac "$RUN/procs")
-  for line in "${lines[@]}"; do
-    read -r name pid <<<"$line"
-    kill -0 "$pid" 2>/dev/null || continue
-    local kids; kids=$(pgrep -P "$pid" 2>/dev/null | paste -sd' ' || true)
-    kill -TERM "$pid" 2>/dev/null || true
-    local t=0
-    while kill -0 "$pid" 2>/dev/null && ((t < 100)); do sleep 0.1; t=$((t + 1)); done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$name (pid $pid) ignored SIGTERM for 10 s: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
-    else
-      log "stopped $name (pid $pid) in $((t / 10)).$((t % 10)) s"
+  # Reverse start order, one group at a time (spec §3.6 step 9): kpclientd,
+  # service nodes (they stop their plugins), gateway + mixes, replicas, dirauths.
+  # Within a group all get SIGTERM together; SIGKILL after 15 s. Plugins left
+  # behind are killed by pid (children recorded before the node was signalled).
+  local group
+  for group in 'kpclientd' 'servicenode*' 'gateway*|mix*' 'replica*' 'auth*'; do
+    local pids=() names=() kids=() name pid
+    while read -r name pid; do
+      # shellcheck disable=SC2053
+      if eval "case \$name in $group) true;; *) false;; esac" && kill -0 "$pid" 2>/dev/null; then
+        pids+=("$pid"); names+=("$name")
+        kids+=($(pgrep -P "$pid" 2>/dev/null || true))
+      fi
+    done <"$RUN/procs"
+    ((${#pids[@]})) || continue
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    local t=0 alive
+    while :; do
+      alive=()
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+      ((${#alive[@]} == 0 || t >= 150)) && break
+      sleep 0.1; t=$((t + 1))
+    done
+    if ((${#alive[@]})); then
+      log "still alive 15 s after SIGTERM: ${alive[*]} → SIGKILL"; kill -KILL "${alive[@]}" 2>/dev/null || true
     fi
-    for k in $kids; do
-      if kill -0 "$k" 2>/dev/null; then log "killing leftover child $k of $name"; kill -TERM "$k" 2>/dev/null || true; sleep 1; kill -KILL "$k" 2>/dev/null || true; fi
+    log "stopped ${names[*]} in $((t / 10)).$((t % 10)) s"
+    for pid in "${kids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then log "killing leftover plugin pid $pid"; kill -TERM "$pid" 2>/dev/null || true; sleep 1; kill -KILL "$pid" 2>/dev/null || true; fi
     done
   done
   : >"$RUN/procs"
@@ -270,6 +285,7 @@ cmd_status() {
 
 # ---------------------------------------------------------------- entry points
 UP_OK=0
+PROBE_PID=
 on_exit_up() {
   local rc=$?
   if ((UP_OK == 0)); then log "startup failed (rc=$rc): stopping everything"; cmd_down || true; fi

@@ -60,9 +60,18 @@ export class ThinConn {
   static connect({ host, port }, timeoutMs = 10_000) {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host, port });
-      const timer = setTimeout(() => { sock.destroy(); reject(new Error(`connect ${host}:${port} timed out`)); }, timeoutMs);
-      sock.once('connect', () => { clearTimeout(timer); resolve(new ThinConn(sock)); });
-      sock.once('error', (e) => { clearTimeout(timer); reject(e); });
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`connect ${host}:${port} timed out`));
+      }, timeoutMs);
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new ThinConn(sock));
+      });
+      sock.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
     });
   }
 
@@ -152,7 +161,12 @@ export function summarize(v, depth = 0) {
   if (v instanceof Map) {
     const o = {};
     for (const [k, val] of v) {
-      const key = k instanceof Uint8Array ? `h'${hex(k)}'` : typeof k === 'string' ? k : `${typeof k === 'bigint' ? `${k}n` : k}`;
+      const key =
+        k instanceof Uint8Array
+          ? `h'${hex(k)}'`
+          : typeof k === 'string'
+            ? k
+            : `${typeof k === 'bigint' ? `${k}n` : k}`;
       o[key] = summarize(val, depth + 1);
     }
     return o;
