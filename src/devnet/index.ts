@@ -12,7 +12,7 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Config } from '../config.js';
-import { type Clock, RealClock, VirtualClock } from './clock.js';
+import { type Clock, RealClock } from './clock.js';
 import type { AuthorityInfo } from './daemon/authorities.js';
 import { Connection } from './daemon/connection.js';
 import { Daemon } from './daemon/daemon.js';
@@ -278,9 +278,4 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     },
   };
   return net;
-}
-
-/** Helper for tests: a VirtualClock-driven devnet is the same call with `clock: new VirtualClock()`. */
-export function virtualClock(start = 0): VirtualClock {
-  return new VirtualClock(start);
 }

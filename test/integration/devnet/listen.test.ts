@@ -80,3 +80,25 @@ describe('devnet listeners', () => {
     }
   });
 });
+
+describe('devnet seed', () => {
+  it('makes the network reproducible: same authorities, instance token and signed documents', async () => {
+    const options = { ...fast, seed: 'reproducible', startEpoch: 42_000n };
+    const a = await startDevnet(options);
+    const b = await startDevnet(options);
+    const c = await startDevnet({ ...options, seed: 'another' });
+    try {
+      expect(b.authorities).toEqual(a.authorities);
+      expect(b.instanceToken()).toEqual(a.instanceToken());
+      expect(b.network.directory().signed).toEqual(a.network.directory().signed);
+      expect(c.authorities).not.toEqual(a.authorities);
+      expect(c.instanceToken()).not.toEqual(a.instanceToken());
+      await a.restartDaemon();
+      await b.restartDaemon();
+      expect(b.instanceToken()).toEqual(a.instanceToken());
+      expect(a.instanceToken()).not.toEqual(c.instanceToken());
+    } finally {
+      await Promise.all([a.stop(), b.stop(), c.stop()]);
+    }
+  });
+});
