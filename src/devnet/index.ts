@@ -48,7 +48,7 @@ export interface DevnetQuirks {
   /**
    * Quirk 3 (§5.2): the courier serves slot 0 even when it holds an error (e.g. BoxIDNotFound from a
    * lagging shard) while slot 1 holds a success, so a read can loop for the dedup lifetime. Default
-   * `false`: the devnet serves the success instead.
+   * `false`: when the asked slot holds BoxIDNotFound and the other a success, the devnet serves the success.
    */
   staleNegative?: boolean;
 }

@@ -187,7 +187,7 @@ export class Courier {
         payload = other.envelopeReply;
       } else if (
         this.net.fixStaleNegative() &&
-        asked.errorCode !== 0 &&
+        asked.errorCode === ReplicaCode.BoxIdNotFound &&
         other &&
         other.errorCode === 0 &&
         other.envelopeReply.length > 0
