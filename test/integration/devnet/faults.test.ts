@@ -253,6 +253,34 @@ describe('devnet docker profile', () => {
   });
 });
 
+describe('devnet CTIDH cost', () => {
+  it('charges three CTIDH operations to encrypt_write, delaying that connection only', async () => {
+    const clock = new VirtualClock();
+    const net = await startDevnet({ ...fast, seed: 'ctidh', clock, ctidhCostMs: 1_000 });
+    try {
+      const { client } = await RawClient.session(net.thinClientConfig);
+      const other = (await RawClient.session(net.thinClientConfig)).client;
+      const k = await keypair(client);
+      const t0 = clock.now();
+      const pending = client.call(
+        'encrypt_write',
+        { plaintext: text('costly'), write_cap: k.writeCap, message_box_index: k.first },
+        'encrypt_write_reply',
+      );
+      // Another connection is not held up.
+      const quick = await other.call('get_pki_document', { epoch: 0n }, 'get_pki_document_reply');
+      expect(quick.error_code).toBe(0);
+      expect(clock.now()).toBe(t0);
+      expect((await drive(clock, pending, 100)).error_code).toBe(0);
+      expect(clock.now() - t0).toBeGreaterThanOrEqual(3_000);
+      client.close();
+      other.close();
+    } finally {
+      await net.stop();
+    }
+  });
+});
+
 describe('devnet epochs', () => {
   it('publishes a new document every epoch, broadcasts it, and serves the raw documents it holds', async () => {
     const clock = new VirtualClock();
@@ -326,6 +354,14 @@ describe('devnet legacy messaging', () => {
       });
       const failed = await client.waitFor('message_sent_event');
       expect(failed.err).toMatch(/destination/);
+      client.send('send_message', {
+        with_surb: true,
+        surbid: new Uint8Array(16).fill(2),
+        destination_id_hash: blake2b256(node.identityKey),
+        recipient_queue_id: text('+echo'),
+        payload: new Uint8Array(2001),
+      });
+      expect((await client.waitFor('message_sent_event')).err).toBe('message too large');
       await client.call('get_pki_document', { epoch: 0n }, 'get_pki_document_reply');
       expect(client.pending().filter((p) => p.msg.key === 'message_reply_event')).toHaveLength(0);
       expect(net.stats().echoes).toBe(1);
