@@ -257,7 +257,9 @@ export class Replica {
         await sleep(this.net.clock, this.net.replicationLagMs());
         peer.writeLocal(copy);
         this.net.stats.replications++;
-      })();
+      })().catch((err) =>
+        this.net.log(`replica ${this.name}: replication failed: ${(err as Error).message}`),
+      );
     }
   }
 
