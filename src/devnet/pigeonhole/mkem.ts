@@ -11,7 +11,7 @@
  *   private key (162) = X25519 secret (32)  ‖ 130 bytes derived from it
  * The derived halves are checked on use, so a tampered key is rejected like an unparsable one.
  */
-import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { equalBytes } from '@noble/curves/utils.js';
 import { blake2b256, hkdfBlake2b512 } from '../../crypto/hash.js';
@@ -26,8 +26,27 @@ const NONCE = 12;
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
-function x25519Private(secret: Uint8Array) {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: 'der', type: 'pkcs8' });
+/** Parsed keys, by their raw bytes: replica keys are used over and over, an ephemeral key three times. */
+const keyCache = new Map<string, KeyObject>();
+const KEY_CACHE_SIZE = 512;
+
+function cached(kind: string, raw: Uint8Array, make: () => KeyObject): KeyObject {
+  const id = kind + Buffer.from(raw).toString('hex');
+  let key = keyCache.get(id);
+  if (key) {
+    keyCache.delete(id);
+  } else {
+    key = make();
+    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+  }
+  keyCache.set(id, key);
+  return key;
+}
+
+function x25519Private(secret: Uint8Array): KeyObject {
+  return cached('s', secret, () =>
+    createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: 'der', type: 'pkcs8' }),
+  );
 }
 
 function x25519PublicKey(secret: Uint8Array): Uint8Array {
@@ -37,7 +56,9 @@ function x25519PublicKey(secret: Uint8Array): Uint8Array {
 
 /** X25519(secret, public); throws for a low-order public key (all-zero output). */
 function x25519(secret: Uint8Array, pub: Uint8Array): Uint8Array {
-  const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+  const publicKey = cached('p', pub, () =>
+    createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' }),
+  );
   return new Uint8Array(diffieHellman({ privateKey: x25519Private(secret), publicKey }));
 }
 

@@ -68,6 +68,7 @@ export class RawClient {
   static connect(config: Config): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect(dialOptions(config) as NetConnectOpts);
+      s.setNoDelay(true);
       s.once('connect', () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
