@@ -58,11 +58,12 @@ class Scenario {
     this.frames = [];
     this.notes = {};
   }
-  sent(conn, obj, body) {
+  sent(conn, obj, body, t = Date.now() - conn.t0) {
     this.frames.push({
       direction: 'client->daemon',
       kind: Object.keys(obj)[0],
-      t_ms: Date.now() - conn.t0,
+      connection: conn.id,
+      t_ms: t,
       hex: hex(body),
       decoded: summarize(decoder.decode(body)),
     });
@@ -76,6 +77,7 @@ class Scenario {
     this.frames.push({
       direction: 'daemon->client',
       kind,
+      connection: f.conn,
       t_ms: f.t,
       ...extra,
       top_level_keys: keys.length,
@@ -116,7 +118,7 @@ class Session {
   recordHandshake(sc) {
     sc.received(this.hs.status);
     sc.received(this.hs.pki);
-    sc.sent(this.conn, this.hs.request, this.hs.requestBody);
+    sc.sent(this.conn, this.hs.request, this.hs.requestBody, this.hs.requestT);
     for (const f of this.hs.before) sc.received(f, { note: 'arrived before session_token_reply' });
     sc.received(this.hs.reply);
   }
@@ -742,6 +744,60 @@ def(
     const r = await s.request(sc, 'get_directory_authorities', {});
     sc.notes.still_usable = r.reply.get('error_code') === 0;
     s.close();
+  },
+);
+
+def(
+  'daemon_restart',
+  'kpclientd is restarted (run.sh restart-daemon) while a client is connected with a retrying read in flight: the daemon sends shutdown_event and closes; the reconnect with the same client_instance_token gets a new instance_token and resumed=false (a new process has no session). The in-flight read gets no reply from either process (the client must replay it).',
+  async (sc) => {
+    const { spawn } = await import('node:child_process');
+    const token = randomId();
+    const c1 = await ThinConn.connect(addr);
+    const h1 = await handshake(c1, token);
+    const s = new Session(c1, h1, sc);
+    s.recordHandshake(sc);
+    const kp = await keypair(s, sc, 16);
+    const enc = ok(
+      await s.request(sc, 'encrypt_read', { read_cap: kp.readCap, message_box_index: kp.first }),
+      'encrypt_read',
+    );
+    s.request(sc, 'start_resending_encrypted_message', {
+      read_cap: kp.readCap,
+      write_cap: null,
+      message_box_index: kp.first,
+      reply_index: null,
+      envelope_descriptor: enc.get('envelope_descriptor'),
+      message_ciphertext: enc.get('message_ciphertext'),
+      envelope_hash: enc.get('envelope_hash'),
+    }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 2000));
+    const restart = spawn('bash', [join(HERE, 'run.sh'), 'restart-daemon'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const restarted = new Promise((res, rej) =>
+      restart.on('exit', (code) => (code === 0 ? res() : rej(new Error(`restart-daemon exited ${code}`)))),
+    );
+    // everything until the daemon closes the socket
+    for (;;) {
+      try {
+        const f = await c1.next(() => true, 60_000, 'frames until close');
+        sc.received(f);
+      } catch (e) {
+        sc.notes.first_connection_end = e.message;
+        break;
+      }
+    }
+    await restarted;
+    const c2 = await ThinConn.connect(addr);
+    const h2 = await handshake(c2, token);
+    const s2 = new Session(c2, h2, sc);
+    s2.recordHandshake(sc);
+    sc.notes.instance_token_before = hex(field(h1.status.msg, 'connection_status_event', 'instance_token'));
+    sc.notes.instance_token_after = hex(field(h2.status.msg, 'connection_status_event', 'instance_token'));
+    sc.notes.resumed_after_restart = field(h2.reply.msg, 'session_token_reply', 'resumed');
+    await new Promise((r) => setTimeout(r, 3000));
+    s2.close();
   },
 );
 

@@ -11,6 +11,7 @@
 #   run.sh down           stop every process (SIGTERM, then SIGKILL after a grace period)
 #   run.sh status         processes, ports, RSS/CPU, readiness
 #   run.sh wait           wait for readiness of an already started network
+#   run.sh restart-daemon stop and start kpclientd only (new instance_token), wait for readiness
 #   run.sh exec -- CMD…   up, run CMD with KP_THINCLIENT_TOML set, down (always)
 #   run.sh [foreground]   up, then keep running until Ctrl-C / SIGTERM, then down
 #
@@ -227,7 +228,7 @@ cmd_wait() {
 }
 
 cmd_down() {
-  [[ -n "${PROBE_PID:-}" ]] && kill "$PROBE_PID" 2>/dev/null
+  if [[ -n "${PROBE_PID:-}" ]]; then kill "$PROBE_PID" 2>/dev/null || true; fi
   [[ -s "$RUN/procs" ]] || { log "nothing to stop"; return 0; }
   # Reverse start order, one group at a time (spec §3.6 step 9): kpclientd,
   # service nodes (they stop their plugins), gateway + mixes, replicas, dirauths.
@@ -283,6 +284,28 @@ cmd_status() {
   if [[ -f "$RUN/ready_at" ]]; then echo "ready since $(date -d @"$(cat "$RUN/ready_at")" +%T) — thin client config: $NET/client/thinclient.toml"; else echo "not ready (yet)"; fi
 }
 
+# Stop and start kpclientd only (new instance_token, same network): for tests of
+# the client's redial and replay of in-flight start_resending_* requests.
+cmd_restart_daemon() {
+  check_bins
+  [[ -s "$RUN/procs" ]] || die "not running"
+  local name pid t=0
+  while read -r name pid; do
+    [[ "$name" == kpclientd ]] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null && ((t < 150)); do sleep 0.1; t=$((t + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" || true; fi
+    log "stopped kpclientd (pid $pid) in $((t / 10)).$((t % 10)) s"
+  done <"$RUN/procs"
+  grep -v '^kpclientd ' "$RUN/procs" >"$RUN/procs.tmp" || true
+  mv "$RUN/procs.tmp" "$RUN/procs"
+  mv -f "$LOGS/kpclientd.out" "$LOGS/kpclientd.out.$(date +%s)" 2>/dev/null || true
+  start_proc kpclientd kpclientd -c "$NET/client/client.toml"
+  rm -f "$RUN/ready_at"
+  date +%s >"$RUN/started_at"
+  cmd_wait
+}
+
 # ---------------------------------------------------------------- entry points
 UP_OK=0
 PROBE_PID=
@@ -332,6 +355,7 @@ case "${1:-foreground}" in
   wait) cmd_wait ;;
   down|stop) cmd_down ;;
   status) cmd_status ;;
+  restart-daemon) cmd_restart_daemon ;;
   exec) shift; cmd_exec "$@" ;;
   foreground|run) cmd_foreground ;;
   *) sed -n '2,30p' "$0"; exit 2 ;;

@@ -43,8 +43,11 @@ export function encodeFrame(obj) {
  * A connection that yields raw frames. Every received frame is kept as
  * { t: ms since connect, body: Uint8Array, msg: decoded }.
  */
+let connCounter = 0;
+
 export class ThinConn {
   constructor(sock) {
+    this.id = ++connCounter;
     this.sock = sock;
     this.t0 = Date.now();
     this.buf = Buffer.alloc(0);
@@ -82,7 +85,7 @@ export class ThinConn {
       if (this.buf.length < 4 + len) break;
       const body = new Uint8Array(this.buf.subarray(4, 4 + len));
       this.buf = this.buf.subarray(4 + len);
-      const frame = { t: Date.now() - this.t0, body, msg: decoder.decode(body) };
+      const frame = { t: Date.now() - this.t0, conn: this.id, body, msg: decoder.decode(body) };
       this.queue.push(frame);
       this.#drain();
     }
@@ -191,6 +194,7 @@ export async function handshake(conn, clientInstanceToken = randomId(), timeoutM
     throw new Error(`protocol: second frame is ${frameKind(pki.msg)}`);
   }
   const request = { session_token: { client_instance_token: clientInstanceToken } };
+  const requestT = Date.now() - conn.t0;
   const requestBody = conn.send(request);
   // Anything may arrive before the reply (spec §2.2 "ordering hazards"): keep it.
   const before = [];
@@ -203,7 +207,7 @@ export async function handshake(conn, clientInstanceToken = randomId(), timeoutM
     'session_token_reply',
   );
   before.push(...conn.takeUnclaimed());
-  return { status, pki, request, requestBody, reply, before };
+  return { status, pki, request, requestBody, requestT, reply, before };
 }
 
 /** Decode the PKI document carried in a new_pki_document_event payload. */
