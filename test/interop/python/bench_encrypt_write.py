@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""encrypt_write round trips through the reference Python thin client (unchanged).
+"""Round trips of one local request through the reference Python thin client (unchanged).
 
-Usage: bench_encrypt_write.py <thinclient.toml> <sequential ops> <concurrent ops> <concurrency> [plaintext bytes]
+Usage: bench_encrypt_write.py <thinclient.toml> <op> <seconds per loop> <concurrency> [plaintext bytes]
+  op: encrypt_write | next_message_box_index
 
-Same loop as bench/client.ts runs through our client and through raw frames: one new_keypair,
-then encrypt_write of a fixed plaintext at the first index, sequentially and with
-<concurrency> requests in flight. Prints `KP_INTEROP_RESULT {"sequential": ops/s, "concurrent": ops/s, ...}`.
+Same loops as bench/client.ts runs through our client and through raw frames: one new_keypair,
+then the request at the first index (encrypt_write of a fixed plaintext, or next_message_box_index),
+awaited one at a time for <seconds>, then with <concurrency> in flight for <seconds>.
+Prints `KP_INTEROP_RESULT {"sequential": ops/s, "concurrent": ops/s, ...}`.
 """
 
 import asyncio
@@ -18,38 +20,55 @@ from importlib.metadata import version
 from katzenpost_thinclient import Config, ThinClient
 
 
-async def run(config_path: str, seq_n: int, conc_n: int, concurrency: int, size: int) -> dict:
+async def run(config_path: str, op: str, seconds: float, concurrency: int, size: int) -> dict:
     client = ThinClient(Config(config_path))
     await client.start(asyncio.get_running_loop())
     try:
         kp = await client.new_keypair(os.urandom(32))
         plaintext = os.urandom(size)
 
-        async def one():
-            w = await client.encrypt_write(plaintext, kp.write_cap, kp.first_message_index)
-            assert w.envelope_hash
+        if op == "encrypt_write":
 
-        for _ in range(min(100, seq_n)):  # warm-up
+            async def one():
+                w = await client.encrypt_write(plaintext, kp.write_cap, kp.first_message_index)
+                assert len(w.envelope_hash) == 32
+
+        elif op == "next_message_box_index":
+
+            async def one():
+                n = await client.next_message_box_index(kp.first_message_index)
+                assert len(n) == 104
+
+        else:
+            raise ValueError(f"unknown op {op}")
+
+        for _ in range(20):  # warm-up
             await one()
 
+        count = 0
         t0 = time.perf_counter()
-        for _ in range(seq_n):
+        deadline = t0 + seconds
+        while time.perf_counter() < deadline:
             await one()
-        seq_s = time.perf_counter() - t0
+            count += 1
+        sequential = count / (time.perf_counter() - t0)
 
-        async def worker(n: int):
-            for _ in range(n):
+        done = 0
+
+        async def worker():
+            nonlocal done
+            while time.perf_counter() < deadline:
                 await one()
+                done += 1
 
-        per = [conc_n // concurrency + (1 if i < conc_n % concurrency else 0) for i in range(concurrency)]
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker(n) for n in per))
-        conc_s = time.perf_counter() - t0
+        deadline = t0 + seconds
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        concurrent = done / (time.perf_counter() - t0)
         return {
-            "sequential": seq_n / seq_s,
-            "concurrent": conc_n / conc_s,
-            "sequential_ops": seq_n,
-            "concurrent_ops": conc_n,
+            "op": op,
+            "sequential": sequential,
+            "concurrent": concurrent,
             "concurrency": concurrency,
             "plaintext_bytes": size,
             "client_version": version("katzenpost-thinclient"),
@@ -62,9 +81,9 @@ def main() -> int:
     if len(sys.argv) not in (5, 6):
         print(__doc__, file=sys.stderr)
         return 2
-    path, seq_n, conc_n, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    path, op, seconds, concurrency = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     size = int(sys.argv[5]) if len(sys.argv) == 6 else 100
-    result = asyncio.run(run(path, seq_n, conc_n, concurrency, size))
+    result = asyncio.run(run(path, op, seconds, concurrency, size))
     print("KP_INTEROP_RESULT " + json.dumps(result), flush=True)
     return 0
 
