@@ -183,6 +183,8 @@ cmd_start() {
     # Re-using work/net keeps identity keys and replica DBs; the dirauths' stored
     # consensus must match, which it does as long as nothing regenerated keys.
     log "re-using existing $NET (KP_FRESH=1 to regenerate)"
+    ln -sf "$BIN/courier" "$NET/courier"
+    ln -sf "$BIN/http-proxy-server" "$NET/proxy_server"
   fi
   ports_free
   : >"$RUN/procs"
