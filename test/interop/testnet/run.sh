@@ -78,8 +78,15 @@ EOF
   if ! (cd "$WORK/gomod" && GOFLAGS=-mod=mod CGO_ENABLED=1 GOBIN="$BIN" \
         go install -ldflags "-X $KP_MODULE/core/epochtime.WarpedEpoch=true" "${pkgs[@]}") \
         >"$LOGS/install.log" 2>&1; then
-    tail -n 20 "$LOGS/install.log" >&2
-    die "go install failed after $((SECONDS - t0)) s (full log: $LOGS/install.log)"
+    local refused
+    refused=$(grep -oE '[^ ]+@v[^:]+: reading https://[^ ]+: 40[34] [A-Za-z]+' "$LOGS/install.log" | sed -E 's/: reading .*: / → /' | sort -u || true)
+    if [[ -n "$refused" ]]; then
+      log "the Go module proxy refused these module versions (see README.md, 'Why go install fails'):"
+      echo "$refused" | sed 's/^/    /' >&2
+    else
+      tail -n 20 "$LOGS/install.log" >&2
+    fi
+    die "go install failed after $((SECONDS - t0)) s (full log: $LOGS/install.log); programs built elsewhere can be used with KP_BIN=<dir>"
   fi
   log "installed in $((SECONDS - t0)) s"
   check_bins
