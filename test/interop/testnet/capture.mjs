@@ -801,6 +801,110 @@ def(
   },
 );
 
+def(
+  'vouchers',
+  'Contact voucher requests (local crypto): voucher_mint, voucher_derive_stream, voucher_induct, voucher_open; then voucher_induct with a wrong voucher → error.',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const alice = await keypair(s, sc, 17);
+    const mint = ok(
+      await s.request(sc, 'voucher_mint', { message_write_cap: alice.writeCap, display_name: 'alice' }),
+      'voucher_mint',
+    );
+    await s.request(sc, 'voucher_derive_stream', { voucher: mint.get('voucher') });
+    const induct = await s.request(sc, 'voucher_induct', {
+      voucher: mint.get('voucher'),
+      voucher_payload: mint.get('voucher_payload'),
+      who_reply: u8('bob says hi'),
+    });
+    if (induct.reply.get('error_code') === 0) {
+      await s.request(sc, 'voucher_open', {
+        voucher_secret_key: mint.get('voucher_secret_key'),
+        sealed_reply: induct.reply.get('sealed_reply'),
+        message_write_cap: alice.writeCap,
+      });
+    }
+    await s.request(sc, 'voucher_induct', {
+      voucher: new Uint8Array(32).fill(7),
+      voucher_payload: mint.get('voucher_payload'),
+      who_reply: u8('mallory'),
+    });
+    s.close();
+  },
+);
+
+def(
+  'send_without_surb',
+  'Legacy send_message with with_surb=false to the echo service: the daemon sends nothing back (waited 10 s).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const doc = decodePkiPayload(field(s.hs.pki.msg, 'new_pki_document_event', 'payload'));
+    const { blake2b } = await import('@noble/hashes/blake2.js');
+    let dest;
+    for (const raw of doc?.get('ServiceNodes') ?? []) {
+      const d = decoder.decode(raw);
+      const echo = d.get('Kaetzchen')?.get('echo');
+      if (echo)
+        dest = { idHash: blake2b(d.get('IdentityKey'), { dkLen: 32 }), queue: u8(echo.get('endpoint')) };
+    }
+    const obj = {
+      send_message: {
+        id: null,
+        with_surb: false,
+        surbid: null,
+        destination_id_hash: dest.idHash,
+        recipient_queue_id: dest.queue,
+        payload: u8('no reply wanted'),
+      },
+    };
+    sc.sent(s.conn, obj, s.conn.send(obj));
+    try {
+      const f = await s.conn.next(() => true, 10_000, 'any frame');
+      sc.received(f);
+      sc.notes.outcome = 'daemon sent a frame';
+    } catch (e) {
+      sc.notes.outcome = e.message;
+    }
+    s.close();
+  },
+);
+
+def(
+  'copy_pinned_courier',
+  'Copy command pinned to the courier reported by the temp-stream writes (courier_identity_hash + courier_queue_id from their replies).',
+  async (sc) => {
+    const s = await Session.open(sc);
+    const dest = await keypair(s, sc, 18);
+    const temp = await keypair(s, sc, 19);
+    const payload = u8(`pinned copy ${new Date().toISOString()}`);
+    const env = ok(
+      await s.request(sc, 'create_courier_envelopes_from_payload', {
+        payload,
+        dest_write_cap: dest.writeCap,
+        dest_start_index: dest.first,
+        is_start: true,
+        is_last: true,
+      }),
+      'from_payload',
+    );
+    let idx = temp.first;
+    let pin;
+    for (const e of env.get('envelopes') ?? []) {
+      const w = await write(s, sc, temp.writeCap, idx, e);
+      pin = {
+        courier_identity_hash: w.res.reply.get('courier_identity_hash'),
+        courier_queue_id: w.res.reply.get('courier_queue_id'),
+      };
+      idx = w.next;
+    }
+    const c = await s.request(sc, 'start_resending_copy_command', { write_cap: temp.writeCap, ...pin });
+    sc.notes.copy_elapsed_ms = c.elapsed;
+    const r = await read(s, sc, dest.readCap, dest.first);
+    sc.notes.dest_plaintext = new TextDecoder().decode(r.res.reply.get('plaintext') ?? new Uint8Array());
+    s.close();
+  },
+);
+
 // ------------------------------------------------------------------ main
 let index = 0;
 const results = [];
