@@ -38,14 +38,22 @@ const PLAINTEXT_BYTES = 100;
 type Op = 'encrypt_write' | 'next_message_box_index';
 
 export interface Figure {
+  /** ops/s, one at a time. */
   sequential: number;
+  /** ops/s, 64 in flight. */
   concurrent: number;
+  /** CPU time of the client process per op (µs), one at a time / 64 in flight: the client's own cost. */
+  sequentialCpuUs: number;
+  concurrentCpuUs: number;
 }
+
+const cpuUs = (c: NodeJS.CpuUsage) => c.user + c.system;
 
 /** ops/s awaited one at a time for LOOP_SECONDS, then with CONCURRENCY in flight for LOOP_SECONDS. */
 async function loops(one: () => Promise<unknown>): Promise<Figure> {
   for (let i = 0; i < 20; i++) await one();
   let count = 0;
+  let cpu = process.cpuUsage();
   let t0 = performance.now();
   let deadline = t0 + LOOP_SECONDS * 1000;
   while (performance.now() < deadline) {
@@ -53,7 +61,9 @@ async function loops(one: () => Promise<unknown>): Promise<Figure> {
     count++;
   }
   const sequential = count / ((performance.now() - t0) / 1000);
+  const sequentialCpuUs = cpuUs(process.cpuUsage(cpu)) / count;
   count = 0;
+  cpu = process.cpuUsage();
   t0 = performance.now();
   deadline = t0 + LOOP_SECONDS * 1000;
   await Promise.all(
@@ -65,7 +75,8 @@ async function loops(one: () => Promise<unknown>): Promise<Figure> {
     }),
   );
   const concurrent = count / ((performance.now() - t0) / 1000);
-  return { sequential, concurrent };
+  const concurrentCpuUs = cpuUs(process.cpuUsage(cpu)) / count;
+  return { sequential, concurrent, sequentialCpuUs, concurrentCpuUs };
 }
 
 export async function measureOurs(devnet: DevnetProcess, op: Op): Promise<Figure> {
@@ -167,6 +178,8 @@ export async function compare(devnet: DevnetProcess, op: Op): Promise<ClientFigu
   const med = (fs: Figure[]): Figure => ({
     sequential: median(fs.map((f) => f.sequential)),
     concurrent: median(fs.map((f) => f.concurrent)),
+    sequentialCpuUs: median(fs.map((f) => f.sequentialCpuUs)),
+    concurrentCpuUs: median(fs.map((f) => f.concurrentCpuUs)),
   });
   return { op, ours: med(ours), raw: med(raw), python };
 }
@@ -175,14 +188,18 @@ function print(f: ClientFigures): void {
   const cell = (v: number | undefined, w: number) => (v === undefined ? '—' : v.toFixed(0)).padStart(w);
   console.log(`${f.op}:`);
   console.log(
-    `  ${'client'.padEnd(24)} ${'seq ops/s'.padStart(10)} ${`${CONCURRENCY}-conc ops/s`.padStart(14)}`,
+    `  ${'client'.padEnd(24)} ${'seq ops/s'.padStart(10)} ${`${CONCURRENCY}-conc ops/s`.padStart(14)}` +
+      `   client CPU µs/op: seq ${`${CONCURRENCY}-conc`.padStart(8)}`,
   );
   for (const [name, x] of [
     ['ThinClient (ours)', f.ours],
     ['raw frames (src/wire)', f.raw],
     ['Python 0.0.23', f.python],
   ] as const) {
-    console.log(`  ${name.padEnd(24)} ${cell(x?.sequential, 10)} ${cell(x?.concurrent, 14)}`);
+    console.log(
+      `  ${name.padEnd(24)} ${cell(x?.sequential, 10)} ${cell(x?.concurrent, 14)}` +
+        `${cell(x?.sequentialCpuUs, 24)} ${cell(x?.concurrentCpuUs, 8)}`,
+    );
   }
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   const seqRatio = f.raw.sequential / f.ours.sequential;
@@ -190,6 +207,14 @@ function print(f: ClientFigures): void {
     `  raw/ours: sequential ${ratio(f.raw.sequential, f.ours.sequential)} (target <= 1.50x: ${
       seqRatio <= 1.5 ? 'met' : 'MISSED'
     }), concurrent ${ratio(f.raw.concurrent, f.ours.concurrent)}`,
+  );
+  console.log(
+    `  client CPU per op, ours/raw: sequential ${ratio(f.ours.sequentialCpuUs, f.raw.sequentialCpuUs)}, ` +
+      `concurrent ${ratio(f.ours.concurrentCpuUs, f.raw.concurrentCpuUs)}` +
+      (f.python
+        ? `; python/ours: sequential ${ratio(f.python.sequentialCpuUs, f.ours.sequentialCpuUs)}, ` +
+          `concurrent ${ratio(f.python.concurrentCpuUs, f.ours.concurrentCpuUs)}`
+        : ''),
   );
   if (f.python) {
     console.log(

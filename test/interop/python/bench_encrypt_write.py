@@ -7,7 +7,7 @@ Usage: bench_encrypt_write.py <thinclient.toml> <op> <seconds per loop> <concurr
 Same loops as bench/client.ts runs through our client and through raw frames: one new_keypair,
 then the request at the first index (encrypt_write of a fixed plaintext, or next_message_box_index),
 awaited one at a time for <seconds>, then with <concurrency> in flight for <seconds>.
-Prints `KP_INTEROP_RESULT {"sequential": ops/s, "concurrent": ops/s, ...}`.
+Prints `KP_INTEROP_RESULT {"sequential": ops/s, "concurrent": ops/s, "sequentialCpuUs": CPU µs/op, ...}`.
 """
 
 import asyncio
@@ -46,12 +46,14 @@ async def run(config_path: str, op: str, seconds: float, concurrency: int, size:
             await one()
 
         count = 0
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         deadline = t0 + seconds
         while time.perf_counter() < deadline:
             await one()
             count += 1
         sequential = count / (time.perf_counter() - t0)
+        sequential_cpu_us = (time.process_time() - cpu0) * 1e6 / count
 
         done = 0
 
@@ -61,14 +63,18 @@ async def run(config_path: str, op: str, seconds: float, concurrency: int, size:
                 await one()
                 done += 1
 
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         deadline = t0 + seconds
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         concurrent = done / (time.perf_counter() - t0)
+        concurrent_cpu_us = (time.process_time() - cpu0) * 1e6 / done
         return {
             "op": op,
             "sequential": sequential,
             "concurrent": concurrent,
+            "sequentialCpuUs": sequential_cpu_us,
+            "concurrentCpuUs": concurrent_cpu_us,
             "concurrency": concurrency,
             "plaintext_bytes": size,
             "client_version": version("katzenpost-thinclient"),
