@@ -1,0 +1,366 @@
+/**
+ * Model-based test of machines/arq.ts.
+ *
+ * `createTestModel` generates shortest paths to every state and every (state, event) edge of one
+ * ARQ operation that the client system can actually produce. Each path runs against the real
+ * system: a ThinClient (its supervising actor spawns the operation) and a scripted daemon over a
+ * socket. Model events become real causes: a reply frame, a dropped socket, a redial to the same
+ * daemon (resume) or to a restarted one (replay), a cancel with the socket up or down, the cancel's
+ * reply, close(), and a redial budget running out. After each step the operation actor
+ * `op:<query id>` must be in the model's state; at a final state the caller's promise must have
+ * settled the way that state promises.
+ */
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { type ArqEvent, type ArqKind, arqMachine } from '../../machines/arq.js';
+import { ThinClient } from '../../src/client.js';
+import { blake2b256 } from '../../src/crypto/hash.js';
+import {
+  ClientClosedError,
+  ConnectionLostError,
+  isExpectedOutcome,
+  OperationCancelledError,
+} from '../../src/errors.js';
+import { type ReceivedRequest, ScriptedDaemon } from '../helpers/scriptedDaemon.js';
+import { RecordingClock, until } from '../unit/client/harness.js';
+
+const reply = (code: number): ArqEvent => ({ type: 'op.reply', reply: { error_code: code } });
+
+const EVENTS: ArqEvent[] = [
+  reply(0),
+  reply(24),
+  reply(1),
+  reply(3),
+  { type: 'op.pause' },
+  { type: 'op.resume' },
+  { type: 'op.replay' },
+  { type: 'op.cancel', sent: true },
+  { type: 'op.cancel', sent: false },
+  { type: 'op.cancelAck' },
+  { type: 'op.close' },
+  { type: 'op.abandon', error: new Error('gave up redialling') },
+];
+
+type Snapshot = { value: unknown; context: { kind: ArqKind; result?: { outcome: string } } };
+
+/**
+ * What the supervisor can send an operation in each state: replies, cancels with `sent: true` and
+ * a pause while the socket is up; resume, replay, local cancels and abandonment only after a pause;
+ * a cancel acknowledgement only after a cancel went out.
+ */
+function realizable(s: Snapshot, e: ArqEvent): boolean {
+  switch (s.value) {
+    case 'awaiting':
+      return ['op.reply', 'op.pause', 'op.close'].includes(e.type) || (e.type === 'op.cancel' && e.sent);
+    case 'paused':
+      return (
+        ['op.resume', 'op.replay', 'op.close', 'op.abandon'].includes(e.type) ||
+        (e.type === 'op.cancel' && !e.sent)
+      );
+    case 'cancelling':
+      return ['op.reply', 'op.cancelAck', 'op.pause', 'op.close'].includes(e.type);
+    default:
+      return false;
+  }
+}
+
+const eventName = (e: ArqEvent | { type: string }) =>
+  e.type === 'op.reply'
+    ? `reply(${(e as Extract<ArqEvent, { type: 'op.reply' }>).reply.error_code})`
+    : e.type === 'op.cancel'
+      ? `cancel(${(e as Extract<ArqEvent, { type: 'op.cancel' }>).sent ? 'sent' : 'local'})`
+      : e.type;
+
+const serialize = (s: Snapshot) => JSON.stringify([s.value, s.context.result?.outcome ?? null]);
+
+function pathsFor(kind: ArqKind) {
+  const input = { input: { queryId: '00', kind, request: new Uint8Array(1), cancelKey: '00' } };
+  const logic = arqMachine.provide({ actions: { transmit: () => {} } });
+  const model = createTestModel(logic, { events: EVENTS, filterEvents: realizable as never });
+  // `transmissions` grows with every replay, so states are told apart by value and outcome only.
+  const byState = model.getShortestPaths({
+    ...input,
+    serializeState: (s) => serialize(s as unknown as Snapshot),
+  });
+  const byEdge = model.getShortestPaths({
+    ...input,
+    serializeState: (s, e, prev) =>
+      JSON.stringify([
+        prev ? serialize(prev as unknown as Snapshot) : '',
+        e ? eventName(e) : '',
+        serialize(s as unknown as Snapshot),
+      ]),
+  });
+  // Longer stories the shortest paths cut short: life after a resume or a replay.
+  const stories = [
+    [{ type: 'op.pause' }, { type: 'op.resume' }, reply(0)],
+    [{ type: 'op.pause' }, { type: 'op.replay' }, reply(0)],
+    [{ type: 'op.pause' }, { type: 'op.replay' }, { type: 'op.cancel', sent: true }, reply(24)],
+    [{ type: 'op.pause' }, { type: 'op.resume' }, { type: 'op.pause' }, { type: 'op.replay' }, reply(1)],
+    [{ type: 'op.cancel', sent: true }, { type: 'op.pause' }],
+  ] as ArqEvent[][];
+  // (getPathsFromEvents builds its graph without `input`, so it starts from an explicit snapshot.)
+  const fromState = createActor(logic, input).getSnapshot();
+  const told = stories.flatMap((events) =>
+    model.getPathsFromEvents(events, {
+      fromState,
+      serializeState: (s) => serialize(s as unknown as Snapshot),
+    }),
+  );
+  const seen = new Set<string>();
+  return [...byState, ...byEdge, ...told].filter((p) => {
+    const key = p.steps.map((s) => eventName(s.event)).join(' → ');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+type Inspected = {
+  type: string;
+  actorRef: { id: string };
+  event?: { type: string };
+  snapshot?: { value?: unknown };
+};
+
+const FINAL = new Set(['done', 'expected', 'failed', 'cancelled', 'closed', 'abandoned']);
+
+for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
+  const paths = pathsFor(kind);
+
+  describe(`ARQ operation (${kind}): generated paths against a ThinClient and a scripted daemon`, () => {
+    it('the model reaches every state of the machine', () => {
+      const reached = new Set(paths.flatMap((p) => p.steps.map((s) => s.state.value as string)));
+      const expected = [
+        'awaiting',
+        'paused',
+        'cancelling',
+        'done',
+        'failed',
+        'cancelled',
+        'closed',
+        'abandoned',
+      ];
+      if (kind === 'encryptedMessage') expected.push('expected');
+      for (const state of expected) expect(reached).toContain(state);
+    });
+
+    for (const path of paths) {
+      const name = path.steps
+        .map((s) => s.event as { type: string })
+        .filter((e) => e.type !== 'xstate.init')
+        .map(eventName)
+        .join(' → ');
+      it(name, async () => {
+        const sut = await Sut.start(kind);
+        try {
+          await path.test({
+            states: { '*': (state) => sut.check(state as unknown as Snapshot) },
+            events: {
+              'op.reply': ({ event }) =>
+                sut.reply((event as Extract<ArqEvent, { type: 'op.reply' }>).reply.error_code ?? 0),
+              'op.pause': () => sut.pause(),
+              'op.resume': () => sut.redial(false),
+              'op.replay': () => sut.redial(true),
+              'op.cancel': () => sut.cancel(),
+              'op.cancelAck': () => sut.ackCancel(),
+              'op.close': () => sut.close(),
+              'op.abandon': () => sut.abandon(),
+            },
+          });
+        } finally {
+          await sut.stop();
+        }
+      });
+    }
+  });
+}
+
+/** The system under test: one operation inside a real client, driven through the daemon and the API. */
+class Sut {
+  private readonly received = new Map<string, number>();
+  private opId = '';
+  private lastValue: unknown;
+  private request!: ReceivedRequest;
+  private cancelRequest: ReceivedRequest | undefined;
+  private outcome: { state: 'pending' | 'fulfilled' | 'rejected'; error?: unknown } = { state: 'pending' };
+  private handshakes = 1;
+
+  private constructor(
+    readonly kind: ArqKind,
+    readonly daemon: ScriptedDaemon,
+    readonly clock: RecordingClock,
+    readonly client: ThinClient,
+  ) {}
+
+  static async start(kind: ArqKind): Promise<Sut> {
+    const daemon = await ScriptedDaemon.start();
+    const clock = new RecordingClock();
+    let sut: Sut | undefined;
+    const client = await ThinClient.connect(daemon.config, {
+      clock,
+      reconnect: { jitter: 0, maxAttempts: 1 },
+      inspect: (ev) => sut?.observe(ev as unknown as Inspected),
+    });
+    sut = new Sut(kind, daemon, clock, client);
+    await sut.begin();
+    return sut;
+  }
+
+  private observe(ev: {
+    type: string;
+    actorRef: { id: string };
+    event?: { type: string };
+    snapshot?: { value?: unknown };
+  }) {
+    if (!this.opId || ev.actorRef.id !== this.opId) return;
+    if (ev.type === '@xstate.event' && ev.event)
+      this.received.set(ev.event.type, this.count(ev.event.type) + 1);
+    if (ev.type === '@xstate.snapshot') this.lastValue = ev.snapshot?.value;
+  }
+
+  private count(type: string): number {
+    return this.received.get(type) ?? 0;
+  }
+
+  /** Runs `cause`, then waits until the operation has received one more event of `type`. */
+  private async delivered(type: string, cause: () => unknown): Promise<void> {
+    const n = this.count(type) + 1;
+    await cause();
+    await until(() => this.count(type) >= n);
+  }
+
+  private get hash(): Uint8Array {
+    return new Uint8Array(32).fill(7);
+  }
+
+  private get writeCap(): Uint8Array {
+    return new Uint8Array(168).fill(7);
+  }
+
+  private async begin(): Promise<void> {
+    const call =
+      this.kind === 'encryptedMessage'
+        ? this.client.startResendingEncryptedMessage({
+            writeCap: this.writeCap,
+            envelopeDescriptor: new Uint8Array(8).fill(1),
+            messageCiphertext: new Uint8Array(64).fill(2),
+            envelopeHash: this.hash,
+          })
+        : this.client.startResendingCopyCommand(this.writeCap);
+    call.then(
+      () => {
+        this.outcome = { state: 'fulfilled' };
+      },
+      (error: unknown) => {
+        this.outcome = { state: 'rejected', error };
+      },
+    );
+    this.request = await this.daemon.nextRequest((r) => r.key.startsWith('start_resending'));
+    this.opId = `op:${Buffer.from(this.request.body.query_id as Uint8Array).toString('hex')}`;
+    this.lastValue = (this.client.actorRef.system.get(this.opId)!.getSnapshot() as { value: unknown }).value;
+  }
+
+  /** The operation is in the model's state; a final state settled the caller as it should. */
+  async check(state: Snapshot): Promise<void> {
+    expect(this.lastValue).toEqual(state.value);
+    if (!FINAL.has(state.value as string)) {
+      expect(this.outcome.state).toBe('pending');
+      return;
+    }
+    await until(() => this.outcome.state !== 'pending');
+    const { error } = this.outcome;
+    switch (state.value) {
+      case 'done':
+        expect(this.outcome.state).toBe('fulfilled');
+        break;
+      case 'expected':
+        expect(isExpectedOutcome(error)).toBe(true);
+        break;
+      case 'failed':
+        expect(this.outcome.state).toBe('rejected');
+        expect(isExpectedOutcome(error)).toBe(false);
+        expect(error).not.toBeInstanceOf(OperationCancelledError);
+        break;
+      case 'cancelled':
+        expect(error).toBeInstanceOf(OperationCancelledError);
+        break;
+      case 'closed':
+        expect(error).toBeInstanceOf(ClientClosedError);
+        break;
+      case 'abandoned':
+        expect(error).toBeInstanceOf(ConnectionLostError);
+        break;
+    }
+    // A settled operation leaves the replay set.
+    expect(this.client.actorRef.system.get(this.opId)).toBeUndefined();
+  }
+
+  async reply(code: number): Promise<void> {
+    const key =
+      this.kind === 'encryptedMessage'
+        ? 'start_resending_encrypted_message_reply'
+        : 'start_resending_copy_command_reply';
+    await this.delivered('op.reply', () =>
+      this.daemon.current.reply(this.request, key, { error_code: code } as never),
+    );
+  }
+
+  async pause(): Promise<void> {
+    await this.delivered('op.pause', () => this.daemon.current.drop());
+  }
+
+  /** Redials: to the same daemon (the session resumes) or to a restarted one (the op replays). */
+  async redial(restarted: boolean): Promise<void> {
+    if (restarted) await this.daemon.restart();
+    await this.delivered(restarted ? 'op.replay' : 'op.resume', () => this.clock.increment(1000));
+    await this.daemon.handshake(++this.handshakes);
+    if (restarted) {
+      const again = await this.daemon.nextRequest(
+        (r) => r.key === this.request.key && r.conn === this.daemon.current,
+      );
+      expect(Buffer.from(again.bytes).equals(Buffer.from(this.request.bytes))).toBe(true);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const connected = this.client.isDaemonConnected();
+    await this.delivered('op.cancel', () => {
+      const cancel =
+        this.kind === 'encryptedMessage'
+          ? this.client.cancelResendingEncryptedMessage(this.hash)
+          : this.client.cancelResendingCopyCommand(blake2b256(this.writeCap));
+      cancel.catch(() => {});
+    });
+    if (connected)
+      this.cancelRequest = await this.daemon.nextRequest((r) => r.key.startsWith('cancel_resending'));
+  }
+
+  async ackCancel(): Promise<void> {
+    const request = this.cancelRequest!;
+    await this.delivered('op.cancelAck', () =>
+      request.conn.reply(request, `${request.key}_reply` as never, { error_code: 0 } as never),
+    );
+  }
+
+  async close(): Promise<void> {
+    let closing: Promise<void> | undefined;
+    await this.delivered('op.close', () => {
+      closing = this.client.close();
+    });
+    await closing;
+  }
+
+  /** The redial budget (one attempt) runs out: nothing listens. */
+  async abandon(): Promise<void> {
+    await this.daemon.pause();
+    await this.delivered('op.abandon', () => this.clock.increment(1000));
+    await this.daemon.resume();
+  }
+
+  async stop(): Promise<void> {
+    await this.client.close();
+    await this.daemon.stop();
+  }
+}
