@@ -62,7 +62,11 @@ describe('inspection never shows secrets', () => {
 
   it("@statelyai/inspect's inspector sees no write cap either", async () => {
     const sent: unknown[] = [];
-    const inspector = createInspector({ send: (e: unknown) => void sent.push(e), start() {}, stop() {} } as never);
+    const inspector = createInspector({
+      send: (e: unknown) => void sent.push(e),
+      start() {},
+      stop() {},
+    } as never);
     const h = await setup({}, { inspect: inspector.inspect });
     const write = h.client.startResendingEncryptedMessage({
       writeCap: cap,
