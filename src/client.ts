@@ -15,7 +15,7 @@ import { type Actor, type ActorOptions, type AnyActorLogic, createActor } from '
 import { wiredClientMachine } from '../actors/wiring.js';
 import type { ArqKind, ArqOutput, ArqReply } from '../machines/arq.js';
 import type { ClientEmitted, clientMachine } from '../machines/client.js';
-import { DEFAULT_RECONNECT, type ReconnectPolicy } from '../machines/connection.js';
+import type { ReconnectPolicy } from '../machines/connection.js';
 import { type Config, loadConfig } from './config.js';
 import { blake2b256 } from './crypto/hash.js';
 import {
@@ -239,6 +239,35 @@ function abortReason(signal: AbortSignal): unknown {
 
 type Deferred<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
 
+/**
+ * A promise whose settling functions go to `register`; if `signal` aborts first, `onAbort` cleans
+ * up and the promise rejects with `signal.reason`. The abort listener never outlives the promise.
+ */
+function abortable<T>(
+  signal: AbortSignal | undefined,
+  register: (deferred: Deferred<T>) => void,
+  onAbort: () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const abort = () => {
+      onAbort();
+      reject(abortReason(signal!));
+    };
+    const settle =
+      <A>(fn: (a: A) => void) =>
+      (a: A) => {
+        signal?.removeEventListener('abort', abort);
+        fn(a);
+      };
+    signal?.addEventListener('abort', abort, { once: true });
+    register({ resolve: settle(resolve), reject: settle(reject) });
+  });
+}
+
 interface PendingRequest extends Deferred<Record<string, unknown>> {
   operation: RequestKey;
   replyKey: ResponseKey;
@@ -286,7 +315,7 @@ export class ThinClient implements AsyncDisposable {
         connection: {
           dial: config.dial,
           clientToken,
-          reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },
+          ...(options.reconnect ? { reconnect: options.reconnect } : {}),
           ...(options.handshakeTimeoutMs === undefined
             ? {}
             : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
@@ -421,25 +450,17 @@ export class ThinClient implements AsyncDisposable {
   waitForReady(signal?: AbortSignal): Promise<void> {
     if (this.isDaemonConnected()) return Promise.resolve();
     if (this.finished || this.closing) return Promise.reject(new ClientClosedError());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Deferred<void> = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      };
-      const onAbort = () => {
+    let waiter: Deferred<void> | undefined;
+    return abortable<void>(
+      signal,
+      (d) => {
+        waiter = d;
+        this.readyWaiters.push(d);
+      },
+      () => {
         this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
-        reject(abortReason(signal!));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.readyWaiters.push(waiter);
-    });
+      },
+    );
   }
 
   // ---- services and the PKI document ----
@@ -563,40 +584,33 @@ export class ThinClient implements AsyncDisposable {
     const surbId = randomId();
     const key = hex(surbId);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const reply = new Promise<Uint8Array>((resolve, reject) => {
-      this.surbWaiters.set(key, { resolve, reject });
-      const fail = (error: unknown) => {
-        this.surbWaiters.delete(key);
-        reject(error);
-      };
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(
-          () => fail(new DOMException(`no reply within ${timeoutMs} ms`, 'TimeoutError')),
-          timeoutMs,
-        );
-      }
-      if (signal) {
-        onAbort = () => fail(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
     try {
-      this.sendLegacy(
-        {
-          with_surb: true,
-          surbid: surbId,
-          destination_id_hash: destNode,
-          recipient_queue_id: destQueue,
-          payload,
+      return await abortable<Uint8Array>(
+        signal,
+        (d) => {
+          this.surbWaiters.set(key, d);
+          if (Number.isFinite(timeoutMs)) {
+            timer = setTimeout(
+              () => d.reject(new DOMException(`no reply within ${timeoutMs} ms`, 'TimeoutError')),
+              timeoutMs,
+            );
+          }
+          this.sendLegacy(
+            {
+              with_surb: true,
+              surbid: surbId,
+              destination_id_hash: destNode,
+              recipient_queue_id: destQueue,
+              payload,
+            },
+            options,
+          );
         },
-        options,
+        () => {},
       );
-      return await reply;
     } finally {
       this.surbWaiters.delete(key);
-      if (timer) clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
     }
   }
 
@@ -976,26 +990,14 @@ export class ThinClient implements AsyncDisposable {
     const queryId = randomId();
     const bytes = this.encode(key, { ...body, query_id: queryId } as RequestBody<K>);
     const id = hex(queryId);
-    return new Promise<ResponseBody<R>>((resolve, reject) => {
-      const onAbort = () => {
-        this.pending.delete(id);
-        reject(abortReason(signal!));
-      };
-      this.pending.set(id, {
-        operation: key,
-        replyKey,
-        resolve: (value) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(value as ResponseBody<R>);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.actorRef.send({ type: 'client.request', queryId: id, bytes });
-    });
+    return abortable<ResponseBody<R>>(
+      signal,
+      (d) => {
+        this.pending.set(id, { operation: key, replyKey, ...(d as Deferred<Record<string, unknown>>) });
+        this.actorRef.send({ type: 'client.request', queryId: id, bytes });
+      },
+      () => this.pending.delete(id),
+    );
   }
 
   private checkSendArgs(payload: Uint8Array, destNode: Uint8Array, destQueue: Uint8Array): void {
@@ -1040,34 +1042,25 @@ export class ThinClient implements AsyncDisposable {
     const queryId = randomId();
     const request = this.encode(key, { ...body, query_id: queryId } as RequestBody<K>);
     const id = hex(queryId);
-    const cancelHex = hex(cancelKey);
-    return new Promise<ArqReply>((resolve, reject) => {
-      const onAbort = () => {
+    return abortable<ArqReply>(
+      signal,
+      (d) => {
+        this.ops.set(id, { kind, ...d });
+        this.actorRef.send({
+          type: 'client.startOp',
+          op: { queryId: id, kind, request, cancelKey: hex(cancelKey) },
+        });
+      },
+      () => {
+        // As the matching cancel call would: the daemon stops, and so does the operation here.
         this.ops.delete(id);
-        reject(abortReason(signal!));
         const cancel =
           kind === 'encryptedMessage'
             ? this.cancelResendingEncryptedMessage(cancelKey)
             : this.cancelResendingCopyCommand(cancelKey);
         cancel.catch(() => {});
-      };
-      this.ops.set(id, {
-        kind,
-        resolve: (value) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.actorRef.send({
-        type: 'client.startOp',
-        op: { queryId: id, kind, request, cancelKey: cancelHex },
-      });
-    });
+      },
+    );
   }
 
   private async cancel<K extends 'cancel_resending_encrypted_message' | 'cancel_resending_copy_command'>(
@@ -1088,27 +1081,14 @@ export class ThinClient implements AsyncDisposable {
     const queryId = randomId();
     const bytes = this.encode(key, { ...body, query_id: queryId } as RequestBody<K>);
     const id = hex(queryId);
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.pending.delete(id);
-        reject(abortReason(signal!));
-      };
-      this.pending.set(id, {
-        operation: key,
-        replyKey,
-        resolveIfUnsent: true,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.actorRef.send({ type: 'client.cancelOp', cancelKey, request: { queryId: id, bytes } });
-    });
+    await abortable<Record<string, unknown>>(
+      signal,
+      (d) => {
+        this.pending.set(id, { operation: key, replyKey, resolveIfUnsent: true, ...d });
+        this.actorRef.send({ type: 'client.cancelOp', cancelKey, request: { queryId: id, bytes } });
+      },
+      () => this.pending.delete(id),
+    );
   }
 
   // ---- internals: what the actor tells us ----
