@@ -340,13 +340,16 @@ describe('daemon restarts and disconnects', () => {
     try {
       await client.disconnect();
       expect(client.isConnected()).toBe(false);
+      expect(client.isDaemonConnected()).toBe(false);
+      const ready = client.waitForReady();
       const resumed = new Promise<{ resumed: boolean }>((resolve) => client.on('daemonConnected', resolve));
       await client.reconnect();
+      await ready;
       expect((await resumed).resumed).toBe(true);
       expect(client.isConnected()).toBe(true);
       expect((await client.newKeypair(seed())).writeCap.length).toBe(168);
     } finally {
-      await client.close();
+      await client[Symbol.asyncDispose]();
     }
     await expect(client.newKeypair(seed())).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
   });
