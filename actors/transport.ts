@@ -60,13 +60,10 @@ export const transportLogic = fromCallback<TransportCommand, TransportInput, Tra
     });
     socket.on('data', (chunk: Buffer) => {
       if (finished) return;
-      let frames: Uint8Array[];
-      try {
-        frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } catch (error) {
-        protocolFailure(error);
-        return;
-      }
+      // Frames that arrived whole before a broken one are still delivered: they may be replies.
+      const { frames, error: frameError } = decoder.feed(
+        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
       for (const frame of frames) {
         let message: ReturnType<typeof decodeResponse>;
         try {
@@ -78,6 +75,7 @@ export const transportLogic = fromCallback<TransportCommand, TransportInput, Tra
         sendBack({ type: 'transport.message', message });
         if (finished) return;
       }
+      if (frameError) protocolFailure(frameError);
     });
     socket.on('error', (error) => {
       lastError = error;

@@ -39,12 +39,15 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   } catch (cause) {
     throw new ProtocolError(`malformed CBOR: ${(cause as Error).message}`, { cause });
   }
-  return copyBytes(value);
+  return copyBytes(value, 0);
 }
+
+/** Go's fxamacker/cbor refuses items nested deeper than this (DecOptions.MaxNestedLevels default). */
+export const MAX_NESTING = 32;
 
 function stripUndefined(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Uint8Array) return value;
+  if (isBytes(value)) return value;
   if (Array.isArray(value)) return value.map(stripUndefined);
   if (value instanceof Map) {
     const m = new Map();
@@ -52,22 +55,33 @@ function stripUndefined(value: unknown): unknown {
     return m;
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stripUndefined(v);
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, stripUndefined(v));
   return out;
 }
 
-function copyBytes(value: unknown): unknown {
+function copyBytes(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value);
-  if (Array.isArray(value)) return value.map(copyBytes);
+  if (isBytes(value)) return Uint8Array.prototype.slice.call(value);
+  if (depth >= MAX_NESTING) throw new ProtocolError(`CBOR nested deeper than ${MAX_NESTING} levels`);
+  if (Array.isArray(value)) return value.map((v) => copyBytes(v, depth + 1));
   if (value instanceof Map) {
     const m = new Map();
-    for (const [k, v] of value) m.set(copyBytes(k), copyBytes(v));
+    for (const [k, v] of value) m.set(copyBytes(k, depth + 1), copyBytes(v, depth + 1));
     return m;
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = copyBytes(v);
+  for (const [k, v] of Object.entries(value)) setOwn(out, k, copyBytes(v, depth + 1));
   return out;
+}
+
+/** A real Uint8Array, not an object that merely inherits from one (e.g. through a "__proto__" key). */
+function isBytes(value: object): value is Uint8Array {
+  return value instanceof Uint8Array && ArrayBuffer.isView(value);
+}
+
+/** `out[key] = value`, except that a key such as "__proto__" stays a plain own property. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** A uint64 as Go encodes it: shortest head. cbor-x turns numbers ≥ 2^32 into floats, so use bigint there. */
@@ -79,10 +93,21 @@ export function u64ForWire(value: bigint | number): number | bigint {
 
 /** Decoded 64-bit integers arrive as number or bigint depending on their head; normalise. */
 export function toU64(value: unknown): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
-  throw new ProtocolError(`expected an unsigned integer, got ${describe(value)}`);
+  const v =
+    typeof value === 'bigint'
+      ? value
+      : typeof value === 'number' && Number.isInteger(value)
+        ? BigInt(value)
+        : undefined;
+  if (v === undefined || v < 0n || v > MAX_U64) {
+    throw new ProtocolError(
+      `expected an unsigned 64-bit integer, got ${typeof value === 'bigint' ? `${value}n` : describe(value)}`,
+    );
+  }
+  return v;
 }
+
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';

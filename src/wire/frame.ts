@@ -28,9 +28,20 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrameSize = MAX_FRAME_SIZE) {}
 
-  /** Adds bytes and returns every frame body now complete, in order. */
+  /**
+   * Adds bytes and returns every frame body now complete, in order. Throws ProtocolError when the
+   * stream breaks — losing any good frames that preceded the break in this chunk; use `feed` where
+   * those must still be handled (a daemon answers the requests it read before a bad frame).
+   */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.failed) throw new ProtocolError('frame stream already failed');
+    const { frames, error } = this.feed(chunk);
+    if (error) throw error;
+    return frames;
+  }
+
+  /** Like `push`, but returns the frames before a break together with the error that broke it. */
+  feed(chunk: Uint8Array): { frames: Uint8Array[]; error?: ProtocolError } {
+    if (this.failed) return { frames: [], error: new ProtocolError('frame stream already failed') };
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
@@ -41,17 +52,20 @@ export class FrameDecoder {
       const length = this.peekLength();
       if (length > this.maxFrameSize) {
         this.failed = true;
-        throw new ProtocolError(`frame length ${length} exceeds the ${this.maxFrameSize}-byte limit`);
+        return {
+          frames,
+          error: new ProtocolError(`frame length ${length} exceeds the ${this.maxFrameSize}-byte limit`),
+        };
       }
       if (length === 0) {
         this.failed = true;
-        throw new ProtocolError('zero-length frame');
+        return { frames, error: new ProtocolError('zero-length frame') };
       }
       if (this.buffered < PREFIX + length) break;
       this.take(PREFIX);
       frames.push(this.take(length));
     }
-    return frames;
+    return { frames };
   }
 
   /** Bytes received but not yet part of a complete frame. */

@@ -38,12 +38,7 @@ const STALL_MS = 15_000;
  * turns them back into failures.
  */
 const KNOWN_DEVIATIONS: RegExp[] = [
-  // fxamacker refuses CBOR nested deeper than 32 levels (spec/wire-protocol.md §1.3); src/wire's
-  // cbor-x decoder has no depth limit, so the devnet keeps such a connection.
-  /^kept the connection after: unknown key nested N deep$/,
-  // src/wire toU64 returns a negative bigint as it is (toU64(-1n) === -1n); Go refuses a negative
-  // integer for a uint64 field and drops the connection. (-1 as a small int is refused correctly.)
-  /: negative -N\^N$/,
+  // None at the moment. The nesting limit and negative uint64 deviations were fixed in src/wire.
 ];
 
 const timeByLabel = process.env.FUZZ_VERBOSE === '1' ? new Map<string, [number, number]>() : undefined;

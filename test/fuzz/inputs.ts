@@ -451,7 +451,8 @@ function structuralMutations(ctx: FuzzContext): fc.Arbitrary<FrameInput> {
           .map(([name, value]) => {
             const { top, inner } = base();
             const known = fields.some((f) => f.name.toLowerCase() === name.toLowerCase());
-            inner[known ? `x_${name}` : name] = value;
+            // defineProperty: a generated name such as "__proto__" must stay an ordinary key.
+            Object.defineProperty(inner, known ? `x_${name}` : name, { value, enumerable: true });
             return mk('unknown inner key', top, 'keep', true);
           }),
         // Wrong-length fixed arrays: Go zero-pads or truncates [16]byte and [32]byte.

@@ -62,7 +62,10 @@ export class Connection {
       this.socket.write(encodeFrame(encodeResponse(key, body, 'go')));
       return true;
     } catch (err) {
-      this.handler.log(`conn ${this.id}: cannot encode ${key}: ${(err as Error).message}`);
+      // A reply we cannot encode would leave the caller waiting forever; kpclientd would have
+      // refused the request while decoding it, so drop the connection as it does.
+      this.handler.log(`conn ${this.id}: cannot encode ${key}: ${(err as Error).message}; dropping`);
+      this.drop();
       return false;
     }
   }
@@ -84,36 +87,44 @@ export class Connection {
     if (!this.socket.destroyed) this.socket.end();
   }
 
+  /**
+   * Frames are handled strictly in arrival order, as kpclientd's reader does: a bad frame drops the
+   * connection only after every request read before it has been handled (and answered).
+   */
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
-    let frames: Uint8Array[];
-    try {
-      frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    } catch (err) {
-      this.handler.log(`conn ${this.id}: bad frame (${(err as Error).message}); dropping the connection`);
-      this.drop();
-      return;
-    }
+    const { frames, error } = this.decoder.feed(
+      new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
     for (const frame of frames) {
-      let request: DecodedRequest;
-      try {
-        request = decodeRequest(frame, { fixedSize: 'go' });
-      } catch (err) {
-        this.handler.log(`conn ${this.id}: undecodable request (${(err as Error).message}); dropping`);
-        this.drop();
-        return;
-      }
       this.backlog++;
       if (this.backlog >= BACKLOG_HIGH) this.socket.pause();
       this.chain = this.chain.then(async () => {
         try {
-          if (!this.isClosed) await this.handler.handle(this, request);
-        } catch (err) {
-          this.handler.log(`conn ${this.id}: handler for ${request.key} failed: ${(err as Error).stack}`);
+          if (this.isClosed || this.socket.destroyed) return;
+          let request: DecodedRequest;
+          try {
+            request = decodeRequest(frame, { fixedSize: 'go' });
+          } catch (err) {
+            this.handler.log(`conn ${this.id}: undecodable request (${(err as Error).message}); dropping`);
+            this.drop();
+            return;
+          }
+          try {
+            await this.handler.handle(this, request);
+          } catch (err) {
+            this.handler.log(`conn ${this.id}: handler for ${request.key} failed: ${(err as Error).stack}`);
+          }
         } finally {
           this.backlog--;
           if (this.backlog <= BACKLOG_LOW && this.socket.isPaused()) this.socket.resume();
         }
+      });
+    }
+    if (error) {
+      this.chain = this.chain.then(() => {
+        this.handler.log(`conn ${this.id}: bad frame (${error.message}); dropping the connection`);
+        this.drop();
       });
     }
   }

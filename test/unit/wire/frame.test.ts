@@ -60,3 +60,14 @@ describe('encodeFrame', () => {
     expect(Array.from(encodeFrame(new Uint8Array(258)).subarray(0, 4))).toEqual([0, 0, 1, 2]);
   });
 });
+
+describe('FrameDecoder.feed', () => {
+  it('returns the frames that preceded a broken prefix together with the error', () => {
+    const good = encodeFrame(Uint8Array.of(0xa0));
+    const { frames, error } = new FrameDecoder().feed(
+      new Uint8Array([...good, ...prefix(MAX_FRAME_SIZE + 1)]),
+    );
+    expect(frames).toEqual([Uint8Array.of(0xa0)]);
+    expect(error).toBeInstanceOf(ProtocolError);
+  });
+});

@@ -135,3 +135,33 @@ describe('message decoding', () => {
     expect(Buffer.isBuffer(r.body.query_id)).toBe(false);
   });
 });
+
+describe('codec limits', () => {
+  it('refuses a negative or oversized uint64 from the peer', () => {
+    expect(() =>
+      decodeRequest(encodeCbor({ get_pki_document: { query_id: qid, epoch: -(2n ** 63n) } })),
+    ).toThrow(ProtocolError);
+    expect(() =>
+      decodeResponse(encodeCbor({ get_message_box_index_counter_reply: { query_id: qid, counter: -1 } })),
+    ).toThrow(ProtocolError);
+  });
+
+  it('refuses CBOR nested deeper than 32 levels, as Go does, and accepts 32', () => {
+    const nest = (n: number): unknown => (n === 0 ? 0 : [nest(n - 1)]);
+    // The top-level map is level 1, so 31 arrays inside it make 32 levels.
+    expect(() => decodeRequest(encodeCbor({ zz: nest(31) }))).not.toThrow();
+    expect(() => decodeRequest(encodeCbor({ zz: nest(32) }))).toThrow(/nested deeper than 32/);
+  });
+});
+
+describe('hostile map keys', () => {
+  it('keeps "__proto__" as an ordinary key in both directions', () => {
+    const value = JSON.parse('{"__proto__": {"x": 1}, "new_keypair_reply": {"error_code": 3}}');
+    const bytes = encodeCbor({ ...value, pad: new Uint8Array(2) });
+    const decoded = decodeResponse(bytes);
+    expect(decoded.key).toBe('new_keypair_reply');
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    const withBytes = encodeCbor(JSON.parse('{"__proto__": 1}'));
+    expect(withBytes.length).toBeGreaterThan(0);
+  });
+});
