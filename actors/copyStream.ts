@@ -21,6 +21,7 @@ import {
 import type { ThinClient } from '../src/client.js';
 import { blake2b256 } from '../src/crypto/hash.js';
 import { CopyCommandFailedError } from '../src/errors.js';
+import { redactInspection } from '../src/inspect.js';
 import {
   type CheckpointStore,
   discardCopy,
@@ -182,7 +183,11 @@ export function runCopyStream(
 ): Promise<CopyStreamOutput> {
   const { signal, onProgress } = options;
   return new Promise<CopyStreamOutput>((resolve, reject) => {
-    const actor = createActor(copyStreamLogic(client, store, options), { input, inspect: options.inspect });
+    const actor = createActor(copyStreamLogic(client, store, options), {
+      input,
+      // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
+      inspect: options.inspect ? redactInspection(options.inspect) : undefined,
+    });
     const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
     if (onProgress) actor.on('progress', (e) => onProgress(e));
     actor.subscribe({

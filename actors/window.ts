@@ -3,10 +3,11 @@
  * how a transfer is run as an actor with an AbortSignal and a progress callback.
  */
 import { randomFillSync } from 'node:crypto';
-import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import { setMaxListeners } from 'node:events';
+import { createActor, fromCallback, type InspectionEvent, type Observer } from 'xstate';
 import {
-  type BoxOpInput,
-  type BoxOpOutput,
+  type StartBoxes,
+  type WindowEvent,
   type WindowInput,
   type WindowOutput,
   windowMachine,
@@ -22,6 +23,7 @@ import {
   ThinClientError,
   TombstoneError,
 } from '../src/errors.js';
+import { redactInspection } from '../src/inspect.js';
 
 /** One attempt at box k; rejects with the reason of failure. `signal` aborts when the box is stopped. */
 export type BoxBody = (k: number, attempt: number, signal: AbortSignal) => Promise<void>;
@@ -54,20 +56,41 @@ export function exponentialGapMs(meanMs: number): number {
   return Math.min(-Math.log(u) * meanMs, 20 * meanMs);
 }
 
+/**
+ * The `boxes` child: runs each started box through `body`, reports BOX_DONE / BOX_FAILED, and aborts
+ * the signal of every operation still running when it is stopped.
+ */
+export function boxesLogic(body: BoxBody) {
+  return fromCallback<StartBoxes, void>(({ sendBack, receive }) => {
+    // One controller for all: boxes are only ever aborted together, and a controller per box would
+    // cost more than the rest of the box's bookkeeping (10,000 may be in flight).
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const attempts = new Map<number, number>();
+    const start = (k: number, attempt: number) => {
+      attempts.set(k, attempt);
+      const settle = (event: WindowEvent) => {
+        if (controller.signal.aborted || attempts.get(k) !== attempt) return;
+        attempts.delete(k);
+        sendBack(event);
+      };
+      body(k, attempt, controller.signal).then(
+        () => settle({ type: 'BOX_DONE', k }),
+        (error: unknown) => settle({ type: 'BOX_FAILED', k, retryable: isRetryableBoxError(error), error }),
+      );
+    };
+    receive(({ boxes }) => {
+      for (const { k, attempt } of boxes) start(k, attempt);
+    });
+    return () => controller.abort();
+  });
+}
+
 /** The window machine with `body` as its box operation and randomised admission gaps. */
 export function windowLogic(body: BoxBody, options: { gap?: (meanMs: number) => number } = {}) {
   const gap = options.gap ?? exponentialGapMs;
   return windowMachine.provide({
-    actors: {
-      boxOp: fromPromise<BoxOpOutput, BoxOpInput>(async ({ input, signal }) => {
-        try {
-          await body(input.k, input.attempt, signal);
-          return { k: input.k, ok: true };
-        } catch (error) {
-          return { k: input.k, ok: false, retryable: isRetryableBoxError(error), error };
-        }
-      }),
-    },
+    actors: { boxes: boxesLogic(body) },
     delays: { admissionGap: ({ context }) => gap(context.meanGapMs) },
   });
 }
@@ -102,7 +125,11 @@ export function runWindow(
   const { signal, onProgress, onRetry } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<WindowOutput>((resolve, reject) => {
-    const actor = createActor(windowLogic(body, { gap: options.gap }), { input, inspect: options.inspect });
+    const actor = createActor(windowLogic(body, { gap: options.gap }), {
+      input,
+      // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
+      inspect: options.inspect ? redactInspection(options.inspect) : undefined,
+    });
     const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
     if (onProgress) {
       actor.on('progress', (e) =>

@@ -2,25 +2,27 @@
  * The windowed transfer machine behind writeStream / readStream (spec/daemon-semantics.md §7.4).
  *
  * It is an admission controller and nothing more. Each box k of the transfer is one independent
- * single-box operation (`boxOp`: one EncryptWrite/EncryptRead plus one StartResendingEncryptedMessage,
- * i.e. one ARQ operation at the client), spawned as a child. The machine keeps at most `window` of them
- * in flight, admits the next box when one finishes (after a randomised gap when pacing is on), requeues
- * only a box whose own operation failed with a retryable error, and stops every child when the transfer
- * is cancelled or fails. It never sees payload bytes: the bodies in actors/window.ts keep the data, so
- * the context stays O(window) however long the stream is.
+ * single-box operation (one EncryptWrite/EncryptRead plus one StartResendingEncryptedMessage, i.e. one
+ * ARQ operation actor under the client's supervisor). The machine keeps at most `window` of them in
+ * flight, admits the next box when one finishes (after a randomised gap when pacing is on), requeues
+ * only a box whose own operation failed with a retryable error, and stops every operation when the
+ * transfer is cancelled or fails.
  *
  *   running ── admitting ⇄ pacing ──(all boxes completed)──▶ done
- *      │  box failed for good                                 ▶ failed
- *      └─ CANCEL                                              ▶ cancelled
+ *      │  a box failed for good                                ▶ failed
+ *      └─ CANCEL                                               ▶ cancelled
  *
- * Every final state is top-level, so reaching one stops the actor and with it every box child still
- * in flight; each child's AbortSignal then cancels its operation at the daemon.
+ * The operations run in one invoked child, `boxes` (bodies in actors/window.ts): the machine sends it
+ * START_BOXES, it answers BOX_DONE or BOX_FAILED per box. One child rather than an actor per box, and
+ * admissions batched into one message, because a window may be large (the benchmark keeps 10,000
+ * operations in flight): an XState child costs a few KiB, every spawn or stop copies the parent's map of
+ * children, and thousands of actions in one macrostep made admission quadratic.
+ * Every final state is outside `running`, so reaching one stops `boxes`, which aborts the signal of
+ * every operation still in flight; each one's cancel then goes to the daemon.
  *
- * Children finish through the `xstate.done.actor.*` wildcard; their output says which box and whether
- * it succeeded, so expected outcomes are data, not thrown errors. A child that throws is a bug in its
- * body and fails the transfer.
+ * The machine never sees payload bytes: the bodies keep the data, so the context is O(window).
  */
-import { and, assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { and, assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 
 export interface WindowInput {
   /** Boxes in the transfer, k = 0 … boxCount − 1. */
@@ -35,17 +37,8 @@ export interface WindowInput {
   maxAttempts: number;
 }
 
-/** What a box child is started with. */
-export interface BoxOpInput {
-  k: number;
-  /** 1 for the first attempt. */
-  attempt: number;
-}
-
-/** What a box child resolves with. Failures are data; `retryable` is the body's judgement of the error. */
-export type BoxOpOutput =
-  | { k: number; ok: true }
-  | { k: number; ok: false; retryable: boolean; error: unknown };
+/** To the `boxes` child: start these boxes, each at its attempt number (1 = first). */
+export type StartBoxes = { type: 'START_BOXES'; boxes: { k: number; attempt: number }[] };
 
 export interface WindowContext {
   boxCount: number;
@@ -55,11 +48,12 @@ export interface WindowContext {
   maxAttempts: number;
   /** The lowest box never admitted yet. */
   nextFresh: number;
+  /** Boxes in flight, in admission order. */
+  inFlight: number[];
   /** Boxes whose operation failed and waits for another attempt, oldest first. */
   retryQueue: number[];
   /** Failed attempts so far, only for boxes that failed at least once. */
   failures: Record<number, number>;
-  inFlight: number;
   completed: number;
   error: unknown;
   /** The box whose failure ended the transfer, if any. */
@@ -67,13 +61,14 @@ export interface WindowContext {
   cancelReason: unknown;
 }
 
+/** From the `boxes` child; `retryable` is its judgement of the error. And CANCEL from the caller. */
 export type WindowEvent =
-  | { type: 'CANCEL'; reason?: unknown }
-  | { type: `xstate.done.actor.${string}`; output: BoxOpOutput; actorId: string }
-  | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string };
+  | { type: 'BOX_DONE'; k: number }
+  | { type: 'BOX_FAILED'; k: number; retryable: boolean; error: unknown }
+  | { type: 'CANCEL'; reason?: unknown };
 
 export type WindowEmitted =
-  | { type: 'admitted'; k: number; attempt: number; inFlight: number }
+  | { type: 'admitted'; boxes: { k: number; attempt: number }[]; inFlight: number }
   | { type: 'progress'; completed: number; total: number; inFlight: number }
   | { type: 'retrying'; k: number; attempt: number; error: unknown };
 
@@ -82,11 +77,10 @@ export type WindowOutput =
   | { status: 'failed'; completed: number; failedBox: number | undefined; error: unknown }
   | { status: 'cancelled'; completed: number; reason: unknown };
 
-/** Id of the child running attempt `attempt` of box `k`. */
-export const boxActorId = (k: number, attempt: number): string => `box-${k}.${attempt}`;
-
-const outputOf = (event: WindowEvent): BoxOpOutput | undefined =>
-  'output' in event ? (event.output as BoxOpOutput) : undefined;
+const without = (list: number[], k: number): number[] => {
+  const i = list.indexOf(k);
+  return i < 0 ? list : list.slice(0, i).concat(list.slice(i + 1));
+};
 
 export const windowMachine = setup({
   types: {
@@ -97,9 +91,9 @@ export const windowMachine = setup({
     output: {} as WindowOutput,
   },
   actors: {
-    /** One single-box operation; the body lives in actors/window.ts. */
-    boxOp: fromPromise<BoxOpOutput, BoxOpInput>(async () => {
-      throw new Error('windowMachine: provide a boxOp actor');
+    /** Runs the box operations; the body lives in actors/window.ts. */
+    boxes: fromCallback<StartBoxes, void>(() => {
+      throw new Error('windowMachine: provide a boxes actor');
     }),
   },
   delays: {
@@ -108,51 +102,52 @@ export const windowMachine = setup({
   },
   guards: {
     canAdmit: ({ context }) =>
-      context.inFlight < context.window &&
+      context.inFlight.length < context.window &&
       (context.retryQueue.length > 0 || context.nextFresh < context.boxCount),
     pacingOff: ({ context }) => !context.pacing,
     allCompleted: ({ context }) => context.completed === context.boxCount,
-    boxSucceeded: ({ event }) => outputOf(event)?.ok === true,
-    boxRetryable: ({ context, event }) => {
-      const out = outputOf(event);
-      if (out === undefined || out.ok) return false;
-      return out.retryable && (context.failures[out.k] ?? 0) + 1 < context.maxAttempts;
-    },
+    /** Only a box that is in flight can finish (a stale report is ignored). */
+    inFlight: ({ context, event }) => 'k' in event && context.inFlight.includes(event.k),
+    retryable: ({ context, event }) =>
+      event.type === 'BOX_FAILED' &&
+      event.retryable &&
+      (context.failures[event.k] ?? 0) + 1 < context.maxAttempts,
   },
   actions: {
-    admitNext: enqueueActions(({ context, enqueue }) => {
-      const fromRetry = context.retryQueue.length > 0;
-      const k = fromRetry ? context.retryQueue[0]! : context.nextFresh;
-      const attempt = (context.failures[k] ?? 0) + 1;
-      enqueue.assign({
-        retryQueue: fromRetry ? context.retryQueue.slice(1) : context.retryQueue,
-        nextFresh: fromRetry ? context.nextFresh : context.nextFresh + 1,
-        inFlight: context.inFlight + 1,
-      });
-      enqueue.spawnChild('boxOp', { id: boxActorId(k, attempt), input: { k, attempt } });
-      enqueue.emit({ type: 'admitted', k, attempt, inFlight: context.inFlight + 1 });
+    /** Admits one box when pacing, else as many as the window has room for, in one message. */
+    admit: enqueueActions(({ context, enqueue }) => {
+      const room = context.pacing ? 1 : context.window - context.inFlight.length;
+      const retryQueue = context.retryQueue.slice();
+      let nextFresh = context.nextFresh;
+      const boxes: { k: number; attempt: number }[] = [];
+      while (boxes.length < room && (retryQueue.length > 0 || nextFresh < context.boxCount)) {
+        const k = retryQueue.length > 0 ? retryQueue.shift()! : nextFresh++;
+        boxes.push({ k, attempt: (context.failures[k] ?? 0) + 1 });
+      }
+      const inFlight = context.inFlight.concat(boxes.map((b) => b.k));
+      enqueue.assign({ retryQueue, nextFresh, inFlight });
+      enqueue.sendTo('boxes', { type: 'START_BOXES', boxes } satisfies StartBoxes);
+      enqueue.emit({ type: 'admitted', boxes, inFlight: inFlight.length });
     }),
-    /** A finished child is stopped at once, so a long transfer does not accumulate dead actors. */
-    releaseBox: enqueueActions(({ context, event, enqueue }) => {
-      if ('actorId' in event) enqueue(stopChild(event.actorId));
-      enqueue.assign({ inFlight: context.inFlight - 1 });
-    }),
-    countCompleted: assign({ completed: ({ context }) => context.completed + 1 }),
+    completeBox: assign(({ context, event }) => ({
+      inFlight: without(context.inFlight, (event as { k: number }).k),
+      completed: context.completed + 1,
+    })),
     queueRetry: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf(event);
-      if (out === undefined || out.ok) return;
-      const failures = (context.failures[out.k] ?? 0) + 1;
+      if (event.type !== 'BOX_FAILED') return;
+      const failures = (context.failures[event.k] ?? 0) + 1;
       enqueue.assign({
-        retryQueue: [...context.retryQueue, out.k],
-        failures: { ...context.failures, [out.k]: failures },
+        inFlight: without(context.inFlight, event.k),
+        retryQueue: [...context.retryQueue, event.k],
+        failures: { ...context.failures, [event.k]: failures },
       });
-      enqueue.emit({ type: 'retrying', k: out.k, attempt: failures + 1, error: out.error });
+      enqueue.emit({ type: 'retrying', k: event.k, attempt: failures + 1, error: event.error });
     }),
-    recordFailure: assign(({ event }) => {
-      const out = outputOf(event);
-      if (out !== undefined && !out.ok) return { error: out.error, failedBox: out.k };
-      return { error: 'error' in event ? event.error : undefined, failedBox: undefined };
-    }),
+    recordFailure: assign(({ context, event }) =>
+      event.type === 'BOX_FAILED'
+        ? { inFlight: without(context.inFlight, event.k), error: event.error, failedBox: event.k }
+        : {},
+    ),
     recordCancel: assign({
       cancelReason: ({ event }) => (event.type === 'CANCEL' ? event.reason : undefined),
     }),
@@ -160,7 +155,7 @@ export const windowMachine = setup({
       type: 'progress' as const,
       completed: context.completed,
       total: context.boxCount,
-      inFlight: context.inFlight,
+      inFlight: context.inFlight.length,
     })),
   },
 }).createMachine({
@@ -172,9 +167,9 @@ export const windowMachine = setup({
     meanGapMs: input.meanGapMs,
     maxAttempts: Math.max(1, input.maxAttempts),
     nextFresh: 0,
+    inFlight: [],
     retryQueue: [],
     failures: {},
-    inFlight: 0,
     completed: 0,
     error: undefined,
     failedBox: undefined,
@@ -183,23 +178,23 @@ export const windowMachine = setup({
   initial: 'running',
   states: {
     running: {
+      invoke: { id: 'boxes', src: 'boxes' },
       always: { guard: 'allCompleted', target: 'done' },
       on: {
-        'xstate.done.actor.*': [
-          { guard: 'boxSucceeded', actions: ['releaseBox', 'countCompleted', 'emitProgress'] },
-          { guard: 'boxRetryable', actions: ['releaseBox', 'queueRetry'] },
-          { target: 'failed', actions: ['releaseBox', 'recordFailure'] },
+        BOX_DONE: { guard: 'inFlight', actions: ['completeBox', 'emitProgress'] },
+        BOX_FAILED: [
+          { guard: and(['inFlight', 'retryable']), actions: 'queueRetry' },
+          { guard: 'inFlight', target: 'failed', actions: 'recordFailure' },
         ],
-        'xstate.error.actor.*': { target: 'failed', actions: ['releaseBox', 'recordFailure'] },
         CANCEL: { target: 'cancelled', actions: 'recordCancel' },
       },
       initial: 'admitting',
       states: {
-        /** Admit while a slot is free: back to back without pacing, one at a time with it. */
+        /** Admit while a slot is free: filling the window at once without pacing, one box with it. */
         admitting: {
           always: [
-            { guard: and(['canAdmit', 'pacingOff']), actions: 'admitNext' },
-            { guard: 'canAdmit', target: 'pacing', actions: 'admitNext' },
+            { guard: and(['canAdmit', 'pacingOff']), actions: 'admit' },
+            { guard: 'canAdmit', target: 'pacing', actions: 'admit' },
           ],
         },
         /** The gap after an admission; a box that finishes meanwhile waits for it to pass. */
