@@ -213,6 +213,28 @@ describe('copy streams on the devnet', () => {
     expect(await store.keys()).toEqual([]);
   });
 
+  it('shows an inspector the copy-stream actor without its write caps, payloads or any other bytes', async () => {
+    const d = await destination(2 * per);
+    const events: unknown[] = [];
+    await copyToChannel(client, d.payload, d.writeCap, d.startIndex, {
+      checkpointStore: new MemoryCheckpointStore(),
+      inspect: (e) => events.push(e),
+    });
+    expect(events.length).toBeGreaterThan(10);
+    const bytesIn = (v: unknown, seen = new Set<unknown>()): boolean => {
+      if (v instanceof Uint8Array) return true;
+      if (v === null || typeof v !== 'object' || seen.has(v)) return false;
+      seen.add(v);
+      return Object.values(v).some((x) => bytesIn(x, seen));
+    };
+    const plain = events.map((e) => {
+      const { actorRef: _a, sourceRef: _s, ...rest } = e as Record<string, unknown>;
+      return rest;
+    });
+    expect(plain.some((e) => bytesIn(e))).toBe(false);
+    expect(JSON.stringify(plain)).toContain('[redacted]');
+  });
+
   it('refuses to resume a stream the store does not hold', async () => {
     await expect(resumeCopy(client, new MemoryCheckpointStore(), 'nope')).rejects.toBeInstanceOf(
       CheckpointError,
