@@ -42,6 +42,11 @@ import {
   type ThinClientEventType,
 } from './events.js';
 import { type InspectOption, redactInspection } from './inspect.js';
+import {
+  readStream as readStreamWith,
+  type StreamOptions,
+  writeStream as writeStreamWith,
+} from './pigeonhole/streams.js';
 import { decodePkiDocument, findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
 import {
   type DecodedResponse,
@@ -291,6 +296,12 @@ export class ThinClient implements AsyncDisposable {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly ops = new Map<string, PendingOp>();
   private readonly surbWaiters = new Map<string, Deferred<Uint8Array>>();
+  /**
+   * Status and PKI events that arrive while a (re)handshake is still under way. They are published
+   * when the session is ready, so that `connectionStatus { isConnected: true }` always means the
+   * client can send, as an application flushing an offline queue on it expects.
+   */
+  private heldDuringHandshake: ThinClientEvent[] = [];
   private readonly listeners = new Map<ThinClientEventType | '*', Set<Listener>>();
   private readonly queues = new Set<EventQueue>();
   private readyWaiters: Array<Deferred<void>> = [];
@@ -829,6 +840,38 @@ export class ThinClient implements AsyncDisposable {
     return { envelopes, next: index };
   }
 
+  // ---- Pigeonhole: windowed streams (src/pigeonhole/streams.ts) ----
+
+  /**
+   * Writes `payload` across as many boxes as it needs, from `startIndex`, with up to `window`
+   * single-box writes in flight (0 = sized from the PKI document). Resolves with the next index.
+   * Boxes are admitted at randomized intervals by default; see src/pigeonhole/README.md for the
+   * privacy trade-off of keeping several boxes of one transfer in flight.
+   */
+  writeStream(
+    writeCap: Uint8Array,
+    startIndex: Uint8Array,
+    payload: Uint8Array,
+    window = 0,
+    options: StreamOptions = {},
+  ): Promise<Uint8Array> {
+    return writeStreamWith(this, writeCap, startIndex, payload, window, options);
+  }
+
+  /**
+   * Reads `boxCount` boxes written by writeStream and returns exactly the bytes written, with the
+   * index after the last box. The box count is ceil(length / (MaxPlaintextPayloadLength - 4)).
+   */
+  readStream(
+    readCap: Uint8Array,
+    startIndex: Uint8Array,
+    boxCount: number,
+    window = 0,
+    options: StreamOptions = {},
+  ): Promise<{ data: Uint8Array; nextIndex: Uint8Array }> {
+    return readStreamWith(this, readCap, startIndex, boxCount, window, options);
+  }
+
   // ---- Pigeonhole: ARQ operations ----
 
   /**
@@ -1119,6 +1162,7 @@ export class ThinClient implements AsyncDisposable {
         this.onReady(emitted);
         break;
       case 'linkLost': {
+        this.heldDuringHandshake = [];
         const error = new ConnectionLostError(
           emitted.requested ? 'disconnected from the daemon' : 'connection to the daemon lost',
           emitted.error ? { cause: emitted.error } : {},
@@ -1182,6 +1226,7 @@ export class ThinClient implements AsyncDisposable {
       }
     }
     for (const w of this.readyWaiters.splice(0)) w.resolve();
+    for (const held of this.heldDuringHandshake.splice(0)) this.publish(held);
     this.publish({
       type: 'daemonConnected',
       instanceToken: ready.instanceToken,
@@ -1255,7 +1300,12 @@ export class ThinClient implements AsyncDisposable {
       }
     }
     const event = eventFromMessage(message, document);
-    if (event) this.publish(event);
+    if (!event) return;
+    if (!this.isDaemonConnected() && (event.type === 'connectionStatus' || event.type === 'newPkiDocument')) {
+      this.heldDuringHandshake.push(event);
+    } else {
+      this.publish(event);
+    }
   }
 
   private onSettled(queryId: string, output: ArqOutput): void {

@@ -75,6 +75,11 @@ export {
   type TraceRow,
 } from './inspect.js';
 export {
+  type InspectorServer,
+  type InspectorServerOptions,
+  startInspectorServer,
+} from './inspectorServer.js';
+export {
   type FlushReport,
   MemoryOfflineStorage,
   OfflineQueue,
@@ -83,7 +88,57 @@ export {
   type QueuedEnvelope,
   type SendOutcome,
 } from './offlineQueue.js';
+// ---- Pigeonhole building blocks (src/pigeonhole/) ----
 export {
+  ChannelBusyError,
+  type ChannelClient,
+  ChannelExistsError,
+  ChannelNotFoundError,
+  type ChannelShare,
+  decodeChannelShare,
+  encodeChannelShare,
+  ReadChannel,
+  type ReceivedMessage,
+  type SentMessage,
+  WriteChannel,
+} from './pigeonhole/channels.js';
+export {
+  type CheckpointStore,
+  MemoryCheckpointStore,
+} from './pigeonhole/checkpoint.js';
+export { FileCheckpointStore } from './pigeonhole/checkpointFileStore.js';
+export { SqliteCheckpointStore } from './pigeonhole/checkpointSqliteStore.js';
+export {
+  type CopyOptions,
+  type CopyResult,
+  copyToChannel,
+  copyToChannels,
+  discardCopy,
+  pendingCopies,
+  resumeCopy,
+  tombstoneRangeViaCopy,
+} from './pigeonhole/copy.js';
+export {
+  chunkPayload,
+  FrameReassembler,
+  framedBoxCount,
+  framePayload,
+  LENGTH_PREFIX_SIZE,
+  readLengthPrefix,
+  reassemblePayload,
+} from './pigeonhole/framing.js';
+export { SqliteOfflineStorage } from './pigeonhole/offlineStore.js';
+export { PigeonholeStore, StoreError } from './pigeonhole/store.js';
+export {
+  autoWindow,
+  readStream,
+  type StreamOptions,
+  type StreamProgress,
+  writeStream,
+} from './pigeonhole/streams.js';
+export {
+  decodePkiDocument,
+  findServices,
   type MixDescriptor,
   type PkiDocument,
   type PkiVerificationResult,
