@@ -297,8 +297,8 @@ export class ThinClient implements AsyncDisposable {
   private readonly ops = new Map<string, PendingOp>();
   private readonly surbWaiters = new Map<string, Deferred<Uint8Array>>();
   /**
-   * Status and PKI events that arrive while a (re)handshake is still under way. They are published
-   * when the session is ready, so that `connectionStatus { isConnected: true }` always means the
+   * Daemon events that arrive while a (re)handshake is still under way, published in arrival order
+   * when the session is ready — so that `connectionStatus { isConnected: true }` always means the
    * client can send, as an application flushing an offline queue on it expects.
    */
   private heldDuringHandshake: ThinClientEvent[] = [];
@@ -1301,7 +1301,7 @@ export class ThinClient implements AsyncDisposable {
     }
     const event = eventFromMessage(message, document);
     if (!event) return;
-    if (!this.isDaemonConnected() && (event.type === 'connectionStatus' || event.type === 'newPkiDocument')) {
+    if (!this.isDaemonConnected()) {
       this.heldDuringHandshake.push(event);
     } else {
       this.publish(event);
