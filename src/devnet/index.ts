@@ -89,7 +89,10 @@ export interface DevnetOptions {
   authorityCount?: number;
   /** Number of storage replicas (IDs 0..n-1). Default 5; at least 2. */
   replicaCount?: number;
-  /** Number of service nodes, each offering `echo` (+echo) and `courier`. Default 3. */
+  /**
+   * Number of service nodes, each offering `echo` (+echo) and `courier`, and advertising `http` (+http) and
+   * `testdest` (+testdest) as a real service node does (those two never answer). Default 3.
+   */
   serviceNodeCount?: number;
   /** Cost of one CTIDH operation in simulated ms (client encrypt = 3, replica hops 1–2 each). Default 0. */
   ctidhCostMs?: number;

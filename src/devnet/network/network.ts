@@ -1,7 +1,9 @@
 /**
  * The simulated network behind the devnet daemon: directory authorities signing one PKI document per
- * epoch, service nodes offering `echo` (+echo) and `courier` (courier), the storage replicas, and the
- * mixnet itself reduced to what a client can observe of it: per-hop delays, per-leg loss, and SURB replies.
+ * epoch, service nodes offering `echo` (+echo) and `courier` (courier) — and advertising, as a real service
+ * node does, `http` (+http) and `testdest` (+testdest), which never answer here — the storage replicas, and
+ * the mixnet itself reduced to what a client can observe of it: per-hop delays, per-leg loss, and SURB
+ * replies.
  *
  * Sphinx is not simulated: a packet is the CourierQuery or user payload plus a reply callback standing in
  * for the SURB. Its timing is: the service sees it after the sum of the forward hop delays
@@ -16,6 +18,7 @@ import {
   buildSignedPkiDocument,
   cbor,
   createAuthoritySet,
+  DEFAULT_SERVICE_KAETZCHEN,
   DEVNET_KEY_SIZES,
   type DevnetAuthority,
   encodeCbor,
@@ -126,10 +129,10 @@ export class Network implements NetworkContext {
           name,
           identityKey,
           identityHash: blake2b256(identityKey),
-          kaetzchen: new Map([
-            ['echo', '+echo'],
-            ['courier', 'courier'],
-          ]),
+          // echo, http, courier, testdest: the real service node's set (only echo and courier answer).
+          kaetzchen: new Map(
+            Object.entries(DEFAULT_SERVICE_KAETZCHEN).map(([cap, params]) => [cap, String(params.endpoint)]),
+          ),
         },
         courier: new Courier(name, this),
       });
@@ -384,6 +387,10 @@ export class Network implements NetworkContext {
         this.stats.echoes++;
         return payload.slice();
       }
+      // Any other queue — the advertised but unimplemented `+http` and `+testdest` included — is delivered
+      // and never answered: the SURB is not used, so the client sees message_sent_event and no reply, as
+      // with a real service that does not answer (src/devnet/README.md).
+      this.log(`service ${node.info.name}: no reply from queue ${JSON.stringify(queue)}`);
       return null;
     } catch (err) {
       this.log(`service ${node.info.name}: ${(err as Error).message}`);

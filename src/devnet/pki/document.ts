@@ -5,13 +5,20 @@
  * CBOR (Go's `MarshalBinary`), and `StorageReplicas` as plain maps.
  *
  * The node list is data: pass the nodes the devnet runs, or take `createDevnetNodeList()` (docker's shape:
- * 3 mix layers of 1, 1 gateway, 3 service nodes offering `echo` and `courier`, 5 replicas). Keys not given are
- * filled with bytes of the real sizes, reproducible from `seed`; nothing in the devnet verifies them, but
- * the devnet must pass the keys it really uses (replica envelope keys, for example) when it needs them.
+ * 3 mix layers of 1, 1 gateway, 3 service nodes offering `echo`, `http`, `courier` and `testdest`, 5 replicas).
+ * Keys not given are filled with bytes of the real sizes, reproducible from `seed`; nothing in the devnet
+ * verifies them, but the devnet must pass the keys it really uses (replica envelope keys, for example) when it
+ * needs them.
+ *
+ * Defaults follow what a real network publishes (test/fixtures/kpclientd/01-handshake.json, kpclientd v0.0.99):
+ * mixes, gateways and service nodes list their address under the transport `tcp4`, replicas under `tcp`
+ * (both with `tcp://` URLs); a service node offers `{echo: +echo, http: +http, courier: courier, testdest:
+ * +testdest}` and, when it runs a courier, advertises the courier's X-Wing link key as
+ * `KaetzchenAdvertizedData = {courier: {linkPublicKey: "-----BEGIN XWING PUBLIC KEY-----…"}}`.
  */
 import { blake2b } from '@noble/hashes/blake2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import type { DevnetAuthority } from './authorities.js';
+import { type DevnetAuthority, publicKeyPem } from './authorities.js';
 import { type CborEncoding, type CborItem, cbor, encodeCbor } from './cbor.js';
 import { signCertificate } from './certificate.js';
 import { canonicalSchemeName, sum256 } from './keys.js';
@@ -25,7 +32,7 @@ const NUM_MIX_KEYS = 3;
 export const DEVNET_KEY_SIZES = {
   /** Node identity key: the PKI signature scheme's public key. */
   identity: { Ed25519: 32, 'Falcon-padded-512-Ed25519': 929 },
-  /** X-Wing link key (wire KEM `xwing`). */
+  /** X-Wing link key (wire KEM `xwing`), also the courier plugin's advertised link key. */
   link: 1216,
   /** X25519 Sphinx mix key. */
   mix: 32,
@@ -45,14 +52,25 @@ export interface DevnetNodeSpec {
   linkKey?: Uint8Array;
   /** Default: placeholders for the document epoch and the next two. */
   mixKeys?: EpochKeyed;
-  /** Transport → URLs. Default: one tcp address on 127.0.0.1. */
+  /** Transport → URLs. Default: `{tcp4: ['tcp://127.0.0.1:<port>']}`, as a real node publishes. */
   addresses?: Record<string, string[]>;
   /**
    * Service nodes only (others must leave it unset: Go rejects Kaetzchen on a mix). Default for a service
-   * node: `{echo: {endpoint: '+echo'}, courier: {endpoint: 'courier'}}`. null → no services.
+   * node: `DEFAULT_SERVICE_KAETZCHEN` (echo, http, courier, testdest, as on a real service node). null → no
+   * services.
    */
   kaetzchen?: KaetzchenMap | null;
+  /**
+   * What the node's plugins advertise. Default for a service node whose Kaetzchen include `courier`:
+   * `{courier: {linkPublicKey: <X-Wing PEM of courierLinkKey>}}`, as the real courier plugin advertises;
+   * otherwise null.
+   */
   kaetzchenAdvertizedData?: KaetzchenMap | null;
+  /**
+   * The courier plugin's X-Wing link public key (1216 bytes), for the default `KaetzchenAdvertizedData`.
+   * Default: a placeholder of that size, reproducible from `seed`.
+   */
+  courierLinkKey?: Uint8Array;
   loadWeight?: number;
   /** Default "tofu" for gateways (what a gateway publishes), "" otherwise. */
   authenticationType?: string;
@@ -68,6 +86,7 @@ export interface DevnetReplicaSpec {
   linkKey?: Uint8Array;
   /** Replica epoch → MKEM public key. Default: placeholders for `replicaEpoch` and the next one. */
   envelopeKeys?: EpochKeyed;
+  /** Transport → URLs. Default: `{tcp: ['tcp://127.0.0.1:<port>']}` (replicas use `tcp`, not `tcp4`). */
   addresses?: Record<string, string[]>;
   epoch?: bigint | number;
 }
@@ -162,7 +181,20 @@ function kaetzchenItem(map: KaetzchenMap | null | undefined): CborItem {
 
 type NodeRole = 'mix' | 'gateway' | 'service';
 
-const DEFAULT_SERVICES: KaetzchenMap = { echo: { endpoint: '+echo' }, courier: { endpoint: 'courier' } };
+/**
+ * The Kaetzchen a real service node publishes (captured from the kpclientd v0.0.99 testnet): the built-in
+ * `echo` and `testdest`, and the CBOR plugins `courier` and `http`. The descriptor's canonical CBOR orders
+ * them length-first (echo, http, courier, testdest), as Go does.
+ */
+export const DEFAULT_SERVICE_KAETZCHEN: Readonly<KaetzchenMap> = Object.freeze({
+  echo: Object.freeze({ endpoint: '+echo' }),
+  http: Object.freeze({ endpoint: '+http' }),
+  courier: Object.freeze({ endpoint: 'courier' }),
+  testdest: Object.freeze({ endpoint: '+testdest' }),
+});
+
+/** The wire KEM whose PEM type names the courier's advertised link key (`XWING PUBLIC KEY`). */
+const COURIER_LINK_KEM = 'xwing';
 
 interface Context {
   epoch: bigint;
@@ -188,7 +220,21 @@ function mixDescriptorBytes(node: DevnetNodeSpec, role: NodeRole, ctx: Context, 
         ] as const,
     );
   const kaetzchen =
-    role === 'service' ? (node.kaetzchen === undefined ? DEFAULT_SERVICES : node.kaetzchen) : null;
+    role === 'service' ? (node.kaetzchen === undefined ? DEFAULT_SERVICE_KAETZCHEN : node.kaetzchen) : null;
+  const advertized =
+    node.kaetzchenAdvertizedData !== undefined
+      ? node.kaetzchenAdvertizedData
+      : kaetzchen != null && Object.hasOwn(kaetzchen, 'courier')
+        ? {
+            courier: {
+              linkPublicKey: publicKeyPem(
+                COURIER_LINK_KEM,
+                node.courierLinkKey ??
+                  derive(ctx.seed, `node/${node.name}/courier/link`, DEVNET_KEY_SIZES.link),
+              ),
+            },
+          }
+        : null;
   return encodeCbor(
     cbor.struct([
       ['Name', cbor.text(node.name)],
@@ -202,9 +248,9 @@ function mixDescriptorBytes(node: DevnetNodeSpec, role: NodeRole, ctx: Context, 
         cbor.bytes(node.linkKey ?? derive(ctx.seed, `node/${node.name}/link`, DEVNET_KEY_SIZES.link)),
       ],
       ['MixKeys', epochKeyed(mixKeys)],
-      ['Addresses', addressesItem(node.addresses ?? { tcp: [`tcp://127.0.0.1:${port}`] })],
+      ['Addresses', addressesItem(node.addresses ?? { tcp4: [`tcp://127.0.0.1:${port}`] })],
       ['Kaetzchen', kaetzchenItem(kaetzchen)],
-      ['KaetzchenAdvertizedData', kaetzchenItem(node.kaetzchenAdvertizedData)],
+      ['KaetzchenAdvertizedData', kaetzchenItem(advertized)],
       ['IsGatewayNode', cbor.bool(role === 'gateway')],
       ['IsServiceNode', cbor.bool(role === 'service')],
       ['LoadWeight', cbor.uint(node.loadWeight ?? 0)],
@@ -405,7 +451,10 @@ export interface DevnetNodeListOptions {
   replicas?: number;
 }
 
-/** Docker's network shape by default: 3 layers × 1 mix, 1 gateway, 3 service nodes (echo + courier), 5 replicas. */
+/**
+ * Docker's network shape by default: 3 layers × 1 mix, 1 gateway, 3 service nodes (echo, http, courier,
+ * testdest), 5 replicas.
+ */
 export function createDevnetNodeList(options: DevnetNodeListOptions = {}): DevnetNodeList {
   const layers = options.mixLayers ?? 3;
   const perLayer = options.mixesPerLayer ?? 1;

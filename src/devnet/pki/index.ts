@@ -21,6 +21,7 @@ export {
   buildSignedPkiDocument,
   computeSharedRandomValue,
   createDevnetNodeList,
+  DEFAULT_SERVICE_KAETZCHEN,
   DEVNET_KEY_SIZES,
   type DevnetNodeList,
   type DevnetNodeListOptions,

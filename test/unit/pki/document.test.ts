@@ -80,17 +80,58 @@ describe('decodePkiDocument', () => {
     ]);
     const s1 = doc.serviceNodes[0]!;
     expect(s1.isServiceNode).toBe(true);
-    expect(s1.kaetzchen?.get('echo')?.get('endpoint')).toBe('+echo');
-    expect(s1.kaetzchen?.get('courier')?.get('endpoint')).toBe('courier');
+    // The real service node's set, in the descriptor's canonical (length-first) order.
+    expect([...(s1.kaetzchen?.entries() ?? [])].map(([k, v]) => [k, v.get('endpoint')])).toEqual([
+      ['echo', '+echo'],
+      ['http', '+http'],
+      ['courier', 'courier'],
+      ['testdest', '+testdest'],
+    ]);
     expect(s1.identityKey.length).toBe(32);
     expect(s1.linkKey.length).toBe(1216);
     expect([...s1.mixKeys.keys()]).toEqual([EPOCH, EPOCH + 1n, EPOCH + 2n]);
-    expect(s1.addresses.get('tcp')?.[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    // Mixes, gateways and service nodes publish "tcp4" (with tcp:// URLs), replicas "tcp", as a real network.
+    for (const n of [...doc.topology.flat(), ...doc.gatewayNodes, ...doc.serviceNodes]) {
+      expect([...n.addresses.keys()]).toEqual(['tcp4']);
+      expect(n.addresses.get('tcp4')?.[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    }
+    for (const r of doc.storageReplicas) expect([...r.addresses.keys()]).toEqual(['tcp']);
     expect(doc.topology[0]![0]!.kaetzchen).toBeNull();
     const params = doc.serviceNodes[3]!.kaetzchen?.get('testdest');
     expect(params?.get('weight')).toBe(3);
     expect(params?.get('ratio')).toBe(0.25);
     expect(params?.get('blob')).toEqual(Uint8Array.of(1, 2));
+  });
+
+  it("advertises each courier's X-Wing link key (a 1216-byte placeholder, or the one given) and nothing else", () => {
+    const pem = (n: { kaetzchenAdvertizedData: Map<string, Map<string, unknown>> | null }) =>
+      n.kaetzchenAdvertizedData?.get('courier')?.get('linkPublicKey') as string | undefined;
+    const keyOf = (text: string) => {
+      const lines = text.trimEnd().split('\n');
+      expect(lines[0]).toBe('-----BEGIN XWING PUBLIC KEY-----');
+      expect(lines.at(-1)).toBe('-----END XWING PUBLIC KEY-----');
+      expect(lines.slice(1, -2).every((l) => l.length === 64)).toBe(true);
+      return new Uint8Array(Buffer.from(lines.slice(1, -1).join(''), 'base64'));
+    };
+    const services = doc.serviceNodes.slice(0, 3);
+    for (const s of services) {
+      expect([...(s.kaetzchenAdvertizedData?.keys() ?? [])]).toEqual(['courier']);
+      expect(keyOf(pem(s)!).length).toBe(1216);
+    }
+    expect(new Set(services.map(pem)).size).toBe(3);
+    // A service node without a courier advertises nothing; neither do mixes and gateways.
+    expect(doc.serviceNodes[3]!.kaetzchenAdvertizedData).toBeNull();
+    expect(doc.topology[0]![0]!.kaetzchenAdvertizedData).toBeNull();
+    expect(doc.gatewayNodes[0]!.kaetzchenAdvertizedData).toBeNull();
+    // Reproducible from the seed; a given key and explicit data are used as they are.
+    expect(pem(decodePkiDocument(buildPkiDocument(sampleParams())).serviceNodes[0]!)).toBe(pem(services[0]!));
+    const given = new Uint8Array(1216).fill(7);
+    const nodes = createDevnetNodeList({ services: 2 });
+    nodes.services[0] = { ...nodes.services[0]!, courierLinkKey: given };
+    nodes.services[1] = { ...nodes.services[1]!, kaetzchenAdvertizedData: null };
+    const custom = decodePkiDocument(buildPkiDocument({ epoch: EPOCH, seed: new Uint8Array(32), ...nodes }));
+    expect(keyOf(pem(custom.serviceNodes[0]!)!)).toEqual(given);
+    expect(custom.serviceNodes[1]!.kaetzchenAdvertizedData).toBeNull();
   });
 
   it('round-trips storage replicas with integer-keyed envelope keys and the configured replica list', () => {
