@@ -1,37 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
-import { type ConnectionStatusEvent, ThinClient } from '../../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ConnectionStatusEvent } from '../../../src/index.js';
+import { useDevnetClient } from '../../helpers/devnetClient.js';
 
 describe('events around a daemon restart', () => {
-  let net: Devnet;
-  let client: ThinClient;
-  beforeAll(async () => {
-    net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-    client = await ThinClient.connect(net.thinClientConfig);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await net?.stop();
-  });
+  const env = useDevnetClient();
 
   it('publishes connectionStatus(true) only once the new session can send, so an offline queue can flush on it', async () => {
-    const { writeCap, firstMessageIndex } = await client.newKeypair(randomBytes(32));
+    const { writeCap, firstMessageIndex } = await env.client.newKeypair(randomBytes(32));
     const outcome = new Promise<{ connectedAtEvent: boolean; wrote: boolean }>((resolve) => {
-      const off = client.on('connectionStatus', async (ev: ConnectionStatusEvent) => {
+      const off = env.client.on('connectionStatus', async (ev: ConnectionStatusEvent) => {
         if (!ev.isConnected) return;
         off();
-        const connectedAtEvent = client.isConnected();
+        const connectedAtEvent = env.client.isConnected();
         try {
-          const w = await client.encryptWrite(Uint8Array.of(1), writeCap, firstMessageIndex);
-          await client.startResendingEncryptedMessage({ writeCap, ...w });
+          const w = await env.client.encryptWrite(Uint8Array.of(1), writeCap, firstMessageIndex);
+          await env.client.startResendingEncryptedMessage({ writeCap, ...w });
           resolve({ connectedAtEvent, wrote: true });
         } catch {
           resolve({ connectedAtEvent, wrote: false });
         }
       });
     });
-    await net.restartDaemon();
+    await env.net.restartDaemon();
     expect(await outcome).toEqual({ connectedAtEvent: true, wrote: true });
   });
 
@@ -39,17 +30,17 @@ describe('events around a daemon restart', () => {
     const seen: string[] = [];
     const controller = new AbortController();
     const collecting = (async () => {
-      for await (const ev of client.events({ signal: controller.signal })) {
+      for await (const ev of env.client.events({ signal: controller.signal })) {
         if (['daemonDisconnected', 'connectionStatus', 'daemonConnected'].includes(ev.type))
           seen.push(ev.type);
         if (ev.type === 'daemonConnected') break;
       }
     })();
-    const before = net.instanceToken();
-    await net.restartDaemon();
+    const before = env.net.instanceToken();
+    await env.net.restartDaemon();
     await collecting;
     controller.abort();
-    expect(Buffer.from(net.instanceToken()).equals(Buffer.from(before))).toBe(false);
+    expect(Buffer.from(env.net.instanceToken()).equals(Buffer.from(before))).toBe(false);
     expect(seen).toEqual(['daemonDisconnected', 'connectionStatus', 'daemonConnected']);
   });
 });

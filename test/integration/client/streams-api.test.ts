@@ -1,27 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
-import { ThinClient } from '../../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { useDevnetClient } from '../../helpers/devnetClient.js';
 
 describe("ThinClient.writeStream / readStream (the guide's stream API)", () => {
-  let net: Devnet;
-  let client: ThinClient;
-  beforeAll(async () => {
-    net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-    client = await ThinClient.connect(net.thinClientConfig);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await net?.stop();
-  });
+  const env = useDevnetClient();
 
   it('returns exactly the bytes written, with the box count derived as the guide says', async () => {
-    const { writeCap, readCap, firstMessageIndex } = await client.newKeypair(randomBytes(32));
+    const { writeCap, readCap, firstMessageIndex } = await env.client.newKeypair(randomBytes(32));
     const payload = randomBytes(4000);
-    const next = await client.writeStream(writeCap, firstMessageIndex, payload, 0, { pacing: false });
-    const perBox = client.pigeonholeGeometry.maxPlaintextPayloadLength - 4;
+    const next = await env.client.writeStream(writeCap, firstMessageIndex, payload, 0, { pacing: false });
+    const perBox = env.client.pigeonholeGeometry.maxPlaintextPayloadLength - 4;
     const boxCount = Math.ceil(payload.length / perBox);
-    const { data, nextIndex } = await client.readStream(readCap, firstMessageIndex, boxCount, 0, {
+    const { data, nextIndex } = await env.client.readStream(readCap, firstMessageIndex, boxCount, 0, {
       pacing: false,
     });
     expect(Buffer.from(data).equals(payload)).toBe(true);
@@ -29,29 +19,31 @@ describe("ThinClient.writeStream / readStream (the guide's stream API)", () => {
   });
 
   it("supports the guide's peek-the-first-box pattern for a length-prefixed payload", async () => {
-    const { writeCap, readCap, firstMessageIndex } = await client.newKeypair(randomBytes(32));
+    const { writeCap, readCap, firstMessageIndex } = await env.client.newKeypair(randomBytes(32));
     const body = randomBytes(3500);
     const framed = new Uint8Array(4 + body.length);
     new DataView(framed.buffer).setUint32(0, body.length, false);
     framed.set(body, 4);
-    await client.writeStream(writeCap, firstMessageIndex, framed, 2, { pacing: false });
+    await env.client.writeStream(writeCap, firstMessageIndex, framed, 2, { pacing: false });
 
-    const perBox = client.pigeonholeGeometry.maxPlaintextPayloadLength - 4;
-    const first = await client.readStream(readCap, firstMessageIndex, 1, 0, { pacing: false });
+    const perBox = env.client.pigeonholeGeometry.maxPlaintextPayloadLength - 4;
+    const first = await env.client.readStream(readCap, firstMessageIndex, 1, 0, { pacing: false });
     const total = new DataView(first.data.buffer, first.data.byteOffset).getUint32(0, false) + 4;
     const totalBoxes = Math.ceil(total / perBox);
-    const rest = await client.readStream(readCap, first.nextIndex, totalBoxes - 1, 0, { pacing: false });
+    const rest = await env.client.readStream(readCap, first.nextIndex, totalBoxes - 1, 0, { pacing: false });
     const payload = new Uint8Array([...first.data, ...rest.data]).subarray(4);
     expect(Buffer.from(payload).equals(body)).toBe(true);
   });
 
   it("rejects with the signal's reason when aborted", async () => {
-    const { writeCap, firstMessageIndex } = await client.newKeypair(randomBytes(32));
+    const { writeCap, firstMessageIndex } = await env.client.newKeypair(randomBytes(32));
     const controller = new AbortController();
     const reason = new Error('stop');
     controller.abort(reason);
     await expect(
-      client.writeStream(writeCap, firstMessageIndex, randomBytes(2000), 0, { signal: controller.signal }),
+      env.client.writeStream(writeCap, firstMessageIndex, randomBytes(2000), 0, {
+        signal: controller.signal,
+      }),
     ).rejects.toBe(reason);
   });
 });
