@@ -49,6 +49,13 @@ import type { TimingProfile } from '../timing.js';
 import { type AuthorityInfo, authorityDescriptors } from './authorities.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { type BuiltEnvelope, buildEnvelope, decodeDescriptor } from './envelopes.js';
+import {
+  deriveVoucherStream,
+  VoucherError,
+  voucherInduct,
+  voucherMint,
+  voucherOpenReply,
+} from './vouchers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const EMPTY = new Uint8Array(0);
@@ -375,15 +382,16 @@ export class Daemon implements ConnectionHandler {
       case 'create_courier_envelopes_from_tombstone_range':
         return await this.envelopesFromTombstoneRange(conn, request.body);
       case 'voucher_mint':
+        await this.ctidh(1); // the VoucherKeypair
+        return this.voucherMint(conn, request.body);
       case 'voucher_induct':
+        await this.ctidh(2); // the seal's ephemeral key pair and its DH
+        return this.voucherInduct(conn, request.body);
       case 'voucher_open':
+        await this.ctidh(1); // the seal's DH
+        return this.voucherOpen(conn, request.body);
       case 'voucher_derive_stream':
-        // Contact vouchers are not emulated: every voucher request fails with InvalidRequest.
-        conn.send(`${request.key}_reply` as 'voucher_mint_reply', {
-          query_id: request.body.query_id,
-          error_code: ThinCode.InvalidRequest,
-        });
-        return;
+        return this.voucherDeriveStream(conn, request.body);
       default:
         return;
     }
@@ -498,6 +506,88 @@ export class Daemon implements ConnectionHandler {
       boxId: box.boxId,
       signature: box.signature,
       payload: box.ciphertext,
+    });
+  }
+
+  // ---- Contact Vouchers (vouchers.ts): local crypto, answered inline ----------------------------------------
+
+  /** Runs a voucher operation; a VoucherError (or anything else, as Go's default) answers with its code. */
+  private voucherOp<T>(what: string, op: () => T, fail: (code: number) => void): T | undefined {
+    try {
+      return op();
+    } catch (err) {
+      if (!(err instanceof VoucherError)) this.log(`${what}: ${(err as Error).message}`);
+      fail(err instanceof VoucherError ? err.code : ThinCode.InvalidRequest);
+      return undefined;
+    }
+  }
+
+  private voucherMint(conn: Connection, body: RequestBody<'voucher_mint'>): void {
+    const r = this.voucherOp(
+      'voucher_mint',
+      () => voucherMint(this.rng, body.message_write_cap, body.display_name ?? ''),
+      (code) => conn.send('voucher_mint_reply', { query_id: body.query_id, error_code: code }),
+    );
+    if (!r) return;
+    conn.send('voucher_mint_reply', {
+      query_id: body.query_id,
+      voucher: r.voucher,
+      voucher_payload: r.voucherPayload,
+      voucher_write_cap: r.voucherWriteCap,
+      voucher_read_cap: r.voucherReadCap,
+      voucher_secret_key: r.voucherSecretKey,
+      voucher_public_key: r.voucherPublicKey,
+      error_code: ThinCode.Success,
+    });
+  }
+
+  private voucherInduct(conn: Connection, body: RequestBody<'voucher_induct'>): void {
+    const r = this.voucherOp(
+      'voucher_induct',
+      () => voucherInduct(this.rng, body.voucher, body.voucher_payload, body.who_reply),
+      (code) => conn.send('voucher_induct_reply', { query_id: body.query_id, error_code: code }),
+    );
+    if (!r) return;
+    conn.send('voucher_induct_reply', {
+      query_id: body.query_id,
+      display_name: r.displayName,
+      mutated_message_read_cap: r.mutatedMessageReadCap,
+      sealed_reply: r.sealedReply,
+      voucher_write_cap: r.voucherWriteCap,
+      voucher_read_cap: r.voucherReadCap,
+      salt: r.salt,
+      error_code: ThinCode.Success,
+    });
+  }
+
+  private voucherOpen(conn: Connection, body: RequestBody<'voucher_open'>): void {
+    const r = this.voucherOp(
+      'voucher_open',
+      () => voucherOpenReply(body.voucher_secret_key, body.sealed_reply, body.message_write_cap),
+      (code) => conn.send('voucher_open_reply', { query_id: body.query_id, error_code: code }),
+    );
+    if (!r) return;
+    conn.send('voucher_open_reply', {
+      query_id: body.query_id,
+      who_reply: r.whoReply,
+      salt: r.salt,
+      mutated_message_write_cap: r.mutatedMessageWriteCap,
+      error_code: ThinCode.Success,
+    });
+  }
+
+  private voucherDeriveStream(conn: Connection, body: RequestBody<'voucher_derive_stream'>): void {
+    const r = this.voucherOp(
+      'voucher_derive_stream',
+      () => deriveVoucherStream(body.voucher),
+      (code) => conn.send('voucher_derive_stream_reply', { query_id: body.query_id, error_code: code }),
+    );
+    if (!r) return;
+    conn.send('voucher_derive_stream_reply', {
+      query_id: body.query_id,
+      voucher_write_cap: r.voucherWriteCap,
+      voucher_read_cap: r.voucherReadCap,
+      error_code: ThinCode.Success,
     });
   }
 

@@ -158,19 +158,21 @@ describe('devnet local requests', () => {
     });
   });
 
-  it('answers voucher requests with InvalidRequest (3): vouchers are not emulated', async () => {
+  it('answers voucher requests locally, taking any 168 bytes as a write cap as Go does (vouchers.test.ts has the protocol)', async () => {
     const r = await client.call(
       'voucher_derive_stream',
       { voucher: new Uint8Array(32) },
       'voucher_derive_stream_reply',
     );
-    expect(r.error_code).toBe(3);
+    expect(r.error_code).toBe(0);
+    expect([r.voucher_write_cap!.length, r.voucher_read_cap!.length]).toEqual([168, 136]);
     const m = await client.call(
       'voucher_mint',
       { message_write_cap: new Uint8Array(168), display_name: 'x' },
       'voucher_mint_reply',
     );
-    expect(m.error_code).toBe(3);
+    expect(m.error_code).toBe(0);
+    expect(m.voucher!.length).toBe(32);
   });
 
   it('answers local requests strictly in the order they were sent', async () => {

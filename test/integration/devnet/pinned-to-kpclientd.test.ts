@@ -1036,12 +1036,12 @@ describe('the devnet is pinned to the real kpclientd v0.0.99 (golden frames, rep
     }
   });
 
-  // MISMATCH (devnet): vouchers are not emulated (src/devnet/README.md): every voucher_* request answers
-  // 3 with all fields null. kpclientd answers voucher_mint (voucher 32, voucher_payload 457,
-  // voucher_write_cap 168, voucher_read_cap 136, voucher_secret_key 162, voucher_public_key 160 bytes),
-  // voucher_derive_stream (168/136), voucher_induct (display_name, 136, sealed_reply 367, 168, 136, salt
-  // 32) and voucher_open (who_reply, salt 32, 168) with 0, and an induct with a wrong voucher with 28.
-  it.fails('22 vouchers: mint, derive_stream, induct, open → 0; induct with a wrong voucher → 28', async () => {
+  // kpclientd answers voucher_mint (voucher 32, voucher_payload 457, voucher_write_cap 168, voucher_read_cap
+  // 136, voucher_secret_key 162, voucher_public_key 160 bytes), voucher_derive_stream (168/136),
+  // voucher_induct (display_name, 136, sealed_reply 367, 168, 136, salt 32) and voucher_open (who_reply,
+  // salt 32, 168) with 0, and an induct with a wrong voucher with 28 (all fields null, display_name "").
+  // The devnet's VoucherKeypair and seal are the MKEM stand-in at the real sizes (src/devnet/README.md).
+  it('22 vouchers: mint, derive_stream, induct, open → 0; induct with a wrong voucher → 28', async () => {
     await pinned('vouchers');
   });
 
