@@ -5,13 +5,7 @@
 import { randomFillSync } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createActor, fromCallback, type InspectionEvent, type Observer } from 'xstate';
-import {
-  type StartBoxes,
-  type WindowEvent,
-  type WindowInput,
-  type WindowOutput,
-  windowMachine,
-} from '../machines/window.js';
+import { type StartBoxes, type WindowInput, type WindowOutput, windowMachine } from '../machines/window.js';
 import {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -66,21 +60,17 @@ export function boxesLogic(body: BoxBody) {
     // cost more than the rest of the box's bookkeeping (10,000 may be in flight).
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
-    const attempts = new Map<number, number>();
-    const start = (k: number, attempt: number) => {
-      attempts.set(k, attempt);
-      const settle = (event: WindowEvent) => {
-        if (controller.signal.aborted || attempts.get(k) !== attempt) return;
-        attempts.delete(k);
-        sendBack(event);
-      };
-      body(k, attempt, controller.signal).then(
-        () => settle({ type: 'BOX_DONE', k }),
-        (error: unknown) => settle({ type: 'BOX_FAILED', k, retryable: isRetryableBoxError(error), error }),
-      );
+    // A box's attempts never overlap (the next starts after the previous settled), and the machine
+    // ignores reports for boxes not in flight, so no per-box bookkeeping is needed here.
+    const done = (k: number) => () => {
+      if (!controller.signal.aborted) sendBack({ type: 'BOX_DONE', k });
+    };
+    const failed = (k: number) => (error: unknown) => {
+      if (!controller.signal.aborted)
+        sendBack({ type: 'BOX_FAILED', k, retryable: isRetryableBoxError(error), error });
     };
     receive(({ boxes }) => {
-      for (const { k, attempt } of boxes) start(k, attempt);
+      for (const { k, attempt } of boxes) body(k, attempt, controller.signal).then(done(k), failed(k));
     });
     return () => controller.abort();
   });

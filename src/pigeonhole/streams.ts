@@ -18,7 +18,7 @@
  */
 import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
 import type { ThinClient } from '../client.js';
-import { nextIndex } from '../crypto/bacap.js';
+import { advanceIndexTo, indexCounter, nextIndex } from '../crypto/bacap.js';
 import { InvalidArgumentError, NotConnectedError } from '../errors.js';
 import type { PkiDocument } from '../pki/document.js';
 import { SIZES } from '../wire/schema.js';
@@ -119,36 +119,28 @@ function need(value: unknown, size: number, field: string): asserts value is Uin
 }
 
 /**
- * The box indices of a stream, computed by the BACAP ratchet as boxes are admitted (in order), and
- * kept only while their box is unfinished.
+ * The box indices of a stream, from the BACAP ratchet. Fresh boxes are admitted in order, so a cursor
+ * walks forward one step per box and nothing is kept per box; a retry (rare) of a box behind the
+ * cursor ratchets again from the start.
  */
 class IndexCursor {
   #k = 0;
   #index: Uint8Array;
-  readonly #open = new Map<number, Uint8Array>();
+  readonly #start: Uint8Array;
+  readonly #startCounter: bigint;
   constructor(start: Uint8Array) {
+    this.#start = start;
     this.#index = start;
+    this.#startCounter = indexCounter(start);
   }
-  /** The index of box k (k is admitted for the first time in increasing order, or is still open). */
-  take(k: number): Uint8Array {
-    const open = this.#open.get(k);
-    if (open !== undefined) return open;
-    while (this.#k < k) this.advance();
-    const index = this.#index;
-    this.#open.set(k, index);
-    return index;
-  }
-  release(k: number): void {
-    this.#open.delete(k);
-  }
-  /** The index `n` boxes after the start. */
-  at(n: number): Uint8Array {
-    while (this.#k < n) this.advance();
+  /** The index `k` boxes after the start. */
+  at(k: number): Uint8Array {
+    if (k < this.#k) return advanceIndexTo(this.#start, this.#startCounter + BigInt(k));
+    while (this.#k < k) {
+      this.#index = nextIndex(this.#index);
+      this.#k += 1;
+    }
     return this.#index;
-  }
-  private advance(): void {
-    this.#index = nextIndex(this.#index);
-    this.#k += 1;
   }
 }
 
@@ -184,20 +176,17 @@ export async function writeStream(
   await runWindow(
     input,
     async (k, _attempt, signal) => {
-      const index = indices.take(k);
-      const box = payload.subarray(k * per, Math.min(payload.length, (k + 1) * per));
-      const env = await client.encryptWrite(box, writeCap, index);
+      // Only what the daemon needs is kept while the write is in flight.
+      const { envelopeDescriptor, messageCiphertext, envelopeHash } = await client.encryptWrite(
+        payload.subarray(k * per, Math.min(payload.length, (k + 1) * per)),
+        writeCap,
+        indices.at(k),
+      );
       signal.throwIfAborted();
       await client.startResendingEncryptedMessage(
-        {
-          writeCap,
-          envelopeDescriptor: env.envelopeDescriptor,
-          messageCiphertext: env.messageCiphertext,
-          envelopeHash: env.envelopeHash,
-        },
+        { writeCap, envelopeDescriptor, messageCiphertext, envelopeHash },
         { signal },
       );
-      indices.release(k);
     },
     options,
   );
@@ -229,21 +218,17 @@ export async function readStream(
   await runWindow(
     input,
     async (k, _attempt, signal) => {
-      const index = indices.take(k);
-      const env = await client.encryptRead(readCap, index);
+      const index = indices.at(k);
+      const { envelopeDescriptor, messageCiphertext, envelopeHash } = await client.encryptRead(
+        readCap,
+        index,
+      );
       signal.throwIfAborted();
       const reply = await client.startResendingEncryptedMessage(
-        {
-          readCap,
-          messageBoxIndex: index,
-          envelopeDescriptor: env.envelopeDescriptor,
-          messageCiphertext: env.messageCiphertext,
-          envelopeHash: env.envelopeHash,
-        },
+        { readCap, messageBoxIndex: index, envelopeDescriptor, messageCiphertext, envelopeHash },
         { signal },
       );
       boxes[k] = reply.plaintext;
-      indices.release(k);
     },
     options,
   );

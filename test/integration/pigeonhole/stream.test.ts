@@ -145,18 +145,28 @@ describe('writeStream and readStream on the devnet', () => {
       const ch = await channel(client);
       const controller = new AbortController();
       const reason = new Error('user gave up');
+      // One read the daemon has dispatched: the abort cancels it there, with nothing written.
+      const single = new AbortController();
+      const one = readStream(client, ch.readCap, ch.firstMessageIndex, 1, 1, {
+        ...fast,
+        signal: single.signal,
+      });
+      await until(() => net.stats().arqsInFlight === 1);
+      single.abort(reason);
+      await expect(one).rejects.toBe(reason);
+      await until(() => net.stats().arqsInFlight === 0);
+
+      // Nothing is written there, so the reads wait (the daemon re-polls BoxIDNotFound).
       const aborted = readStream(client, ch.readCap, ch.firstMessageIndex, 8, 4, {
         ...fast,
         signal: controller.signal,
       });
-      // Nothing is written there, so the reads wait (the daemon re-polls BoxIDNotFound).
       await until(() => net.stats().arqsInFlight >= 2);
-      const before = net.stats().arqsInFlight;
       controller.abort(reason);
       await expect(aborted).rejects.toBe(reason);
-      await until(() => net.stats().arqsInFlight < before);
-      // A start still queued in the daemon when its cancel arrived is dispatched later and runs on
-      // (spec/daemon-semantics.md §2.6); once the boxes exist it ends too, and nothing is left behind.
+      // The reads the daemon had dispatched are cancelled there. A start still queued in the daemon
+      // when its cancel arrived is dispatched later and runs on (spec/daemon-semantics.md §2.6); once
+      // the boxes exist it ends too, and nothing is left behind.
       await writeStream(
         writer,
         ch.writeCap,
