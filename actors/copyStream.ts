@@ -185,6 +185,7 @@ export function runCopyStream(
   return new Promise<CopyStreamOutput>((resolve, reject) => {
     const actor = createActor(copyStreamLogic(client, store, options), {
       input,
+      systemId: `copy:${input.id}`,
       // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
       inspect: options.inspect ? redactInspection(options.inspect) : undefined,
     });

@@ -175,19 +175,28 @@ export async function writeStream(
   const indices = new IndexCursor(startIndex);
   await runWindow(
     input,
-    async (k, _attempt, signal) => {
-      // Only what the daemon needs is kept while the write is in flight.
-      const { envelopeDescriptor, messageCiphertext, envelopeHash } = await client.encryptWrite(
-        payload.subarray(k * per, Math.min(payload.length, (k + 1) * per)),
-        writeCap,
-        indices.at(k),
-      );
-      signal.throwIfAborted();
-      await client.startResendingEncryptedMessage(
-        { writeCap, envelopeDescriptor, messageCiphertext, envelopeHash },
-        { signal },
-      );
-    },
+    // A promise chain rather than an async function: a suspended async function keeps its locals
+    // (the envelope, which the client has already copied into its request) alive until it resumes.
+    (k, _attempt, signal) =>
+      client
+        .encryptWrite(
+          payload.subarray(k * per, Math.min(payload.length, (k + 1) * per)),
+          writeCap,
+          indices.at(k),
+        )
+        .then((e) => {
+          signal.throwIfAborted();
+          return client.startResendingEncryptedMessage(
+            {
+              writeCap,
+              envelopeDescriptor: e.envelopeDescriptor,
+              messageCiphertext: e.messageCiphertext,
+              envelopeHash: e.envelopeHash,
+            },
+            { signal },
+          );
+        })
+        .then(() => undefined),
     options,
   );
   return indices.at(boxCount).slice();
@@ -217,18 +226,26 @@ export async function readStream(
   const boxes: (Uint8Array | undefined)[] = new Array(boxCount);
   await runWindow(
     input,
-    async (k, _attempt, signal) => {
+    (k, _attempt, signal) => {
       const index = indices.at(k);
-      const { envelopeDescriptor, messageCiphertext, envelopeHash } = await client.encryptRead(
-        readCap,
-        index,
-      );
-      signal.throwIfAborted();
-      const reply = await client.startResendingEncryptedMessage(
-        { readCap, messageBoxIndex: index, envelopeDescriptor, messageCiphertext, envelopeHash },
-        { signal },
-      );
-      boxes[k] = reply.plaintext;
+      return client
+        .encryptRead(readCap, index)
+        .then((e) => {
+          signal.throwIfAborted();
+          return client.startResendingEncryptedMessage(
+            {
+              readCap,
+              messageBoxIndex: index,
+              envelopeDescriptor: e.envelopeDescriptor,
+              messageCiphertext: e.messageCiphertext,
+              envelopeHash: e.envelopeHash,
+            },
+            { signal },
+          );
+        })
+        .then((reply) => {
+          boxes[k] = reply.plaintext;
+        });
     },
     options,
   );
