@@ -45,6 +45,7 @@ export {
   ReplicaError,
   ThinClientError,
   type ThinClientErrorOptions,
+  TombstoneError,
 } from './errors.js';
 export type {
   ConnectionStatusEvent,
