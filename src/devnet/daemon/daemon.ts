@@ -727,17 +727,11 @@ export class Daemon implements ConnectionHandler {
         }
         nextIndices.push(index);
       }
-      if (body.is_last) {
-        elements.push(...encoder.flush());
-        reply({ envelopes: elements, next_dest_indices: nextIndices, error_code: ThinCode.Success });
-      } else {
-        reply({
-          envelopes: elements,
-          buffer: encoder.getBuffer(),
-          next_dest_indices: nextIndices,
-          error_code: ThinCode.Success,
-        });
-      }
+      reply({
+        ...finishStream(encoder, elements, body.is_last),
+        next_dest_indices: nextIndices,
+        error_code: ThinCode.Success,
+      });
     } catch (err) {
       this.log(`create_courier_envelopes_from_multi_payload: ${(err as Error).message}`);
       reply({ error_code: ThinCode.InternalError });
@@ -769,17 +763,11 @@ export class Daemon implements ConnectionHandler {
         index = nextIndex(index);
         await this.yieldSometimes();
       }
-      if (body.is_last) {
-        elements.push(...encoder.flush());
-        reply({ envelopes: elements, next_dest_index: index, error_code: ThinCode.Success });
-      } else {
-        reply({
-          envelopes: elements,
-          buffer: encoder.getBuffer(),
-          next_dest_index: index,
-          error_code: ThinCode.Success,
-        });
-      }
+      reply({
+        ...finishStream(encoder, elements, body.is_last),
+        next_dest_index: index,
+        error_code: ThinCode.Success,
+      });
     } catch (err) {
       this.log(`create_courier_envelopes_from_tombstone_range: ${(err as Error).message}`);
       reply({ error_code: ThinCode.InternalError });
@@ -1396,4 +1384,17 @@ class BacapFailure extends Error {}
 
 function encodeResponseFrame(body: ResponseBody<'message_reply_event'>): Uint8Array {
   return encodeResponse('message_reply_event', body, 'go');
+}
+
+/**
+ * The end of a buffered create-courier-envelopes call: the last call flushes the final element and
+ * returns no Buffer; any other call returns the encoder's residual state for the next call.
+ */
+function finishStream(
+  encoder: CopyStreamEncoder,
+  elements: Uint8Array[],
+  isLast: boolean | undefined,
+): { envelopes: Uint8Array[]; buffer?: Uint8Array } {
+  if (isLast) return { envelopes: [...elements, ...encoder.flush()] };
+  return { envelopes: elements, buffer: encoder.getBuffer() };
 }
