@@ -3,6 +3,7 @@
  * CourierEnvelope for a replica inner message, the EnvelopeDescriptor that lets the daemon open the
  * reply later, and the copy-stream envelope builders.
  */
+import { encryptForBox, signTombstone } from '../../crypto/bacap.js';
 import { decodeCbor, encodeCbor, u64ForWire } from '../../wire/codec.js';
 import type { Sizes } from '../geometry.js';
 import { type Directory, intermediatesFor } from '../network/directory.js';
@@ -62,6 +63,33 @@ export function buildEnvelope(
     }),
     envelopeHash: envelopeHash(envelope),
   };
+}
+
+/** A write envelope for one box: a tombstone for an empty plaintext, else the padded BACAP box. */
+export function writeEnvelope(
+  dir: Directory,
+  sizes: Sizes,
+  rng: Drbg,
+  writeCap: Uint8Array,
+  index: Uint8Array,
+  plaintext: Uint8Array,
+): BuiltEnvelope {
+  if (plaintext.length === 0) {
+    const t = signTombstone(writeCap, index);
+    return buildEnvelope(dir, sizes, rng, t.boxId, {
+      kind: 'write',
+      boxId: t.boxId,
+      signature: t.signature,
+      payload: new Uint8Array(0),
+    });
+  }
+  const box = encryptForBox(writeCap, index, padPayload(plaintext, sizes.paddedPlaintext));
+  return buildEnvelope(dir, sizes, rng, box.boxId, {
+    kind: 'write',
+    boxId: box.boxId,
+    signature: box.signature,
+    payload: box.ciphertext,
+  });
 }
 
 export interface EnvelopeDescriptor {
