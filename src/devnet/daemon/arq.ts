@@ -89,10 +89,6 @@ export class ArqTable {
 
   constructor(private readonly opts: ArqOptions) {}
 
-  get count(): number {
-    return this.byKey.size;
-  }
-
   startEncrypted(app: App, body: RequestBody<'start_resending_encrypted_message'>): void {
     const readCap = body.read_cap;
     const valid =
@@ -176,6 +172,11 @@ export class ArqTable {
     }
     guarded(this.opts.log, 'ARQ reply', () => this.step(arq, payload));
     return true;
+  }
+
+  /** Operations in flight. */
+  get count(): number {
+    return this.byKey.size;
   }
 
   /** Every operation of the app goes (its session ended). */

@@ -30,6 +30,7 @@ import {
 import { blake2b256 } from '../../crypto/hash.js';
 import { decodeCbor } from '../../wire/codec.js';
 import { ThinCode } from '../../wire/errorCodes.js';
+import { joinBytes } from '../bytes.js';
 import { MKEM_PRIVKEY_SIZE } from '../geometry.js';
 import { decapsulate, encapsulate, isValidPublicKey, nikeKeypair } from '../pigeonhole/mkem.js';
 import { type CborItem, cbor, encodeCbor } from '../pki/cbor.js';
@@ -190,15 +191,7 @@ const bytesOrNull = (b: Uint8Array | undefined): CborItem => (b === undefined ? 
 const Point = ed25519.Point;
 const L = Point.Fn.ORDER;
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 /**
  * Go's `ed25519.Sign(priv, msg)` for a 64-byte `seed ‖ public` key: the scalar and nonce come from the

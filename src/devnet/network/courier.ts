@@ -146,20 +146,26 @@ export class Courier {
     entry.inFlight = true;
     this.net.stats.courierDispatches++;
     const sends = [0, 1].map(async (i) => {
-      const replica = this.net.replica(env.intermediateReplicas[i]!);
-      if (!replica) return;
-      await this.net.linkDelay();
-      const reply = await replica.handleMessage({
-        senderPubkey: env.senderPubkey,
-        dek: i === 0 ? env.dek1 : env.dek2,
-        ciphertext: env.ciphertext,
-      });
-      await this.net.linkDelay();
-      this.fileReply(key, reply);
+      const reply = await this.askIntermediate(env, i);
+      if (reply) this.fileReply(key, reply);
     });
     void Promise.allSettled(sends).then(() => {
       entry.inFlight = false;
     });
+  }
+
+  /** Sends the envelope to its intermediate `slot` (0 or 1) over the paced link; null if it is unknown. */
+  private async askIntermediate(env: CourierEnvelope, slot: number): Promise<ReplicaMessageReply | null> {
+    const replica = this.net.replica(env.intermediateReplicas[slot]!);
+    if (!replica) return null;
+    await this.net.linkDelay();
+    const reply = await replica.handleMessage({
+      senderPubkey: env.senderPubkey,
+      dek: slot === 0 ? env.dek1 : env.dek2,
+      ciphertext: env.ciphertext,
+    });
+    await this.net.linkDelay();
+    return reply;
   }
 
   private fileReply(key: string, reply: ReplicaMessageReply): void {
@@ -325,22 +331,9 @@ export class Courier {
   private async dispatchCopyEnvelope(env: CourierEnvelope): Promise<{ ok: boolean; code: number }> {
     for (let attempt = 0; attempt < COPY_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(this.net.clock, this.backoff(attempt - 1));
-      const replies = (
-        await Promise.all(
-          [0, 1].map(async (i) => {
-            const replica = this.net.replica(env.intermediateReplicas[i]!);
-            if (!replica) return null;
-            await this.net.linkDelay();
-            const r = await replica.handleMessage({
-              senderPubkey: env.senderPubkey,
-              dek: i === 0 ? env.dek1 : env.dek2,
-              ciphertext: env.ciphertext,
-            });
-            await this.net.linkDelay();
-            return r;
-          }),
-        )
-      ).filter((r): r is ReplicaMessageReply => r !== null);
+      const replies = (await Promise.all([0, 1].map((i) => this.askIntermediate(env, i)))).filter(
+        (r): r is ReplicaMessageReply => r !== null,
+      );
       if (replies.some((r) => r.errorCode === ReplicaCode.Success)) return { ok: true, code: 0 };
       if (replies.length > 0) {
         const exists = replies.find((r) => r.errorCode === ReplicaCode.BoxAlreadyExists);

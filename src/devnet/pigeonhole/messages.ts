@@ -4,6 +4,7 @@
  * size. Our own encoder and parser, written from the schema.
  */
 import { blake2b256 } from '../../crypto/hash.js';
+import { joinBytes } from '../bytes.js';
 import { BOX_ID_SIZE, HASH_SIZE, MKEM_DEK_SIZE, SIGNATURE_SIZE } from '../geometry.js';
 
 export class ParseError extends Error {
@@ -78,13 +79,7 @@ class Writer {
     return this.raw(b);
   }
   done(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return joinBytes(this.parts);
   }
 }
 
@@ -258,29 +253,33 @@ export interface ReplicaWrite {
   payload: Uint8Array;
 }
 
+/** A box as both inner messages carry it: box ID, signature, then the length-prefixed payload. */
+function writeSignedBox(w: Writer, m: ReplicaWrite): Writer {
+  return w
+    .fixed(m.boxId, BOX_ID_SIZE)
+    .fixed(m.signature, SIGNATURE_SIZE)
+    .u32(m.payload.length)
+    .raw(m.payload);
+}
+
+function readSignedBox(r: Reader): ReplicaWrite {
+  const boxId = r.bytes(BOX_ID_SIZE);
+  const signature = r.bytes(SIGNATURE_SIZE);
+  return { boxId, signature, payload: r.bytes(r.u32()) };
+}
+
 export type ReplicaInnerMessage = { kind: 'read'; boxId: Uint8Array } | ({ kind: 'write' } & ReplicaWrite);
 
 export function encodeReplicaInnerMessage(m: ReplicaInnerMessage): Uint8Array {
   if (m.kind === 'read') return new Writer().u8(0).fixed(m.boxId, BOX_ID_SIZE).done();
-  return new Writer()
-    .u8(1)
-    .fixed(m.boxId, BOX_ID_SIZE)
-    .fixed(m.signature, SIGNATURE_SIZE)
-    .u32(m.payload.length)
-    .raw(m.payload)
-    .done();
+  return writeSignedBox(new Writer().u8(1), m).done();
 }
 
 export function parseReplicaInnerMessage(bytes: Uint8Array): ReplicaInnerMessage {
   const r = new Reader(bytes);
   const t = r.u8();
   if (t === 0) return { kind: 'read', boxId: r.bytes(BOX_ID_SIZE) };
-  if (t === 1) {
-    const boxId = r.bytes(BOX_ID_SIZE);
-    const signature = r.bytes(SIGNATURE_SIZE);
-    const payload = r.bytes(r.u32());
-    return { kind: 'write', boxId, signature, payload };
-  }
+  if (t === 1) return { kind: 'write', ...readSignedBox(r) };
   throw new ParseError(`unknown message_type ${t}`);
 }
 
@@ -297,14 +296,7 @@ export type ReplicaReplyInnerMessage =
 
 export function encodeReplicaReplyInnerMessage(m: ReplicaReplyInnerMessage): Uint8Array {
   if (m.kind === 'write') return new Writer().u8(1).u8(m.errorCode).done();
-  return new Writer()
-    .u8(0)
-    .u8(m.errorCode)
-    .fixed(m.boxId, BOX_ID_SIZE)
-    .fixed(m.signature, SIGNATURE_SIZE)
-    .u32(m.payload.length)
-    .raw(m.payload)
-    .done();
+  return writeSignedBox(new Writer().u8(0).u8(m.errorCode), m).done();
 }
 
 export function parseReplicaReplyInnerMessage(bytes: Uint8Array): ReplicaReplyInnerMessage {
@@ -313,10 +305,7 @@ export function parseReplicaReplyInnerMessage(bytes: Uint8Array): ReplicaReplyIn
   if (t === 1) return { kind: 'write', errorCode: r.u8() };
   if (t === 0) {
     const errorCode = r.u8();
-    const boxId = r.bytes(BOX_ID_SIZE);
-    const signature = r.bytes(SIGNATURE_SIZE);
-    const payload = r.bytes(r.u32());
-    return { kind: 'read', errorCode, boxId, signature, payload };
+    return { kind: 'read', errorCode, ...readSignedBox(r) };
   }
   throw new ParseError(`unknown reply message_type ${t}`);
 }

@@ -13,6 +13,7 @@
  *   float64 as 8 bytes.
  * Integers always use the shortest head; lengths are always definite.
  */
+import { joinBytes } from '../bytes.js';
 
 export type CborItem =
   | { readonly kind: 'uint'; readonly value: bigint }
@@ -101,13 +102,7 @@ class Writer {
   }
 
   result(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let offset = 0;
-    for (const c of this.chunks) {
-      out.set(c, offset);
-      offset += c.length;
-    }
-    return out;
+    return joinBytes(this.chunks);
   }
 }
 

@@ -13,6 +13,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { falcon512padded } from '@noble/post-quantum/falcon.js';
+import { joinBytes } from '../bytes.js';
 
 export type DevnetSchemeName = 'Ed25519' | 'Falcon-padded-512-Ed25519';
 
@@ -38,15 +39,7 @@ export interface DevnetKeypair {
   secretKey: Uint8Array;
 }
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+const join = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 function edFromSeed(seed: Uint8Array): DevnetKeypair {
   const pub = ed25519.getPublicKey(seed);
