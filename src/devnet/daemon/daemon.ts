@@ -5,7 +5,7 @@
  * - handshake: connection_status_event, new_pki_document_event, then session_token → session_token_reply
  *   (sessions.ts: grace period, resume, thin_close);
  * - local requests answered inline in arrival order (localRequests.ts);
- * - mixnet requests queued per app and sent one per send slot (mixnetRequests.ts): the Pigeonhole ARQ
+ * - mixnet requests (mixnetRequests.ts) queued per app and sent one per send slot (egress.ts): the Pigeonhole ARQ
  *   (arq.ts, arqReplies.ts) and legacy send_message (legacy.ts);
  * - broadcasts (gateway status, new documents) and shutdown.
  */
@@ -19,10 +19,11 @@ import type { TimingProfile } from '../timing.js';
 import { ArqTable } from './arq.js';
 import type { AuthorityInfo } from './authorities.js';
 import type { Connection, ConnectionHandler } from './connection.js';
+import { Egress } from './egress.js';
 import { LegacyMessages } from './legacy.js';
 import type { LocalContext } from './localHandler.js';
 import { answerLocal, isLocalRequest } from './localRequests.js';
-import { Egress, isMixnetRequest, type MixnetRequest } from './mixnetRequests.js';
+import { isMixnetRequest, type MixnetRequest } from './mixnetRequests.js';
 import { type App, Sessions } from './sessions.js';
 import { DaemonTimers, guarded } from './timers.js';
 

@@ -8,7 +8,7 @@ import type { NikeKeypair } from '../pigeonhole/mkem.js';
 import type { Drbg } from '../rng.js';
 import type { TimingProfile } from '../timing.js';
 import type { Directory } from './directory.js';
-import type { Replica } from './replica.js';
+import type { ReplicaPeer } from './replicaPeer.js';
 
 /** Counters for tests and diagnostics. */
 export interface NetworkStats {
@@ -55,7 +55,7 @@ export interface NetworkContext {
   readonly sizes: Sizes;
   readonly stats: NetworkStats;
   directory(): Directory;
-  replica(id: number): Replica | undefined;
+  replica(id: number): ReplicaPeer | undefined;
   replicaKeypair(replicaId: number, replicaEpoch: bigint): NikeKeypair;
   replicationLagMs(): number;
   /** One courier↔replica or replica↔replica link wait (Exp with mean 1/LambdaR). */

@@ -43,7 +43,7 @@ import {
 } from '../pigeonhole/messages.js';
 import type { NetworkContext } from './context.js';
 import { shardsFor } from './directory.js';
-import type { ReplicaMessageReply } from './replica.js';
+import type { ReplicaMessageReply } from './replicaPeer.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const EMPTY = new Uint8Array(0);

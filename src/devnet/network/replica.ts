@@ -29,22 +29,7 @@ import {
 import { decapsulate, envelopeReply, isValidPublicKey, type NikeKeypair } from '../pigeonhole/mkem.js';
 import type { NetworkContext } from './context.js';
 import { type Directory, shardsFor } from './directory.js';
-
-/** What a courier sends to one intermediate replica. */
-export interface ReplicaMessage {
-  senderPubkey: Uint8Array;
-  dek: Uint8Array;
-  ciphertext: Uint8Array;
-}
-
-/** `ReplicaMessageReply`: the outer code is visible to the courier; the body is encrypted for the client. */
-export interface ReplicaMessageReply {
-  replicaId: number;
-  envelopeHash: Uint8Array;
-  errorCode: number;
-  /** Encrypted, padded ReplicaMessageReplyInnerMessage; empty on the bail-out paths. */
-  envelopeReply: Uint8Array;
-}
+import type { ReplicaMessage, ReplicaMessageReply, ReplicaPeer } from './replicaPeer.js';
 
 interface StoredBox {
   payload: Uint8Array;
@@ -69,7 +54,7 @@ function verifyBox(boxId: Uint8Array, payload: Uint8Array, signature: Uint8Array
   }
 }
 
-export class Replica {
+export class Replica implements ReplicaPeer {
   private readonly boxes = new Map<string, StoredBox>();
 
   constructor(
