@@ -7,7 +7,7 @@
  * const net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', seed: 'demo' });
  * const client = await ThinClient.connect(net.thinClientConfig);
  * await net.restartDaemon();
- * await net.stop();
+ * await net.close(); // or `await using net = await startDevnet(...)`
  * ```
  */
 import type { Server, Socket } from 'node:net';
@@ -17,6 +17,7 @@ import type { AuthorityInfo } from './daemon/authorities.js';
 import { Connection } from './daemon/connection.js';
 import { Daemon } from './daemon/daemon.js';
 import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geometry.js';
+import { lifecycle } from './lifecycle.js';
 import { listenOn, parseListen } from './listen.js';
 import type { NetworkStats } from './network/context.js';
 import { Network } from './network/network.js';
@@ -148,8 +149,17 @@ export interface Devnet {
   stats(): NetworkStats & { sessions: number; arqsInFlight: number };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
-  /** Stops everything: a shutdown_event to every client, then the listener closes. */
+  /**
+   * Stops everything: a shutdown_event to every client, then the listener closes; resolves once the
+   * devnet has fully stopped. Closing again (or concurrently) joins the same shutdown.
+   */
+  close(): Promise<void>;
+  /** Resolves once the devnet has fully stopped, whoever stopped it. */
+  closed(): Promise<void>;
+  /** Alias of `close()`. */
   stop(): Promise<void>;
+  /** `close()`, for `await using net = await startDevnet(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const DEFAULT_LISTEN = 'tcp://127.0.0.1:0';
@@ -240,8 +250,16 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     throw err;
   }
 
-  let stopped = false;
   const authorities = authorityTrustRoot(network.authorities);
+  const life = lifecycle(async () => {
+    daemon.shutdown(true);
+    network.stop();
+    if (clock instanceof RealClock) clock.clearAll();
+    // Resolves once every client socket has gone too (the daemon ends them after the shutdown_event).
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  // The listener closing by any other road still stops the whole devnet.
+  server.once('close', () => void life.close());
 
   const net: Devnet = {
     thinClientConfig,
@@ -254,7 +272,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     instanceToken: () => daemon.instanceToken.slice(),
     epoch: () => network.currentEpoch(),
     async restartDaemon(opts = {}) {
-      if (stopped) throw new Error('devnet: stopped');
+      if (life.closing) throw new Error('devnet: stopped');
       daemon.shutdown(opts.graceful ?? true);
       daemon = newDaemon();
     },
@@ -271,14 +289,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     setLossProbability: (p: number) => network.setLossProbability(p),
     setReplicationLagMs: (ms: number) => network.setReplicationLagMs(ms),
     stats: () => ({ ...network.stats, sessions: daemon.sessionCount, arqsInFlight: daemon.arqCount }),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      daemon.shutdown(true);
-      network.stop();
-      if (clock instanceof RealClock) clock.clearAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => life.close(),
+    closed: () => life.closed(),
+    stop: () => life.close(),
+    [Symbol.asyncDispose]: () => life.close(),
   };
   return net;
 }
