@@ -28,6 +28,7 @@ import type { TimingProfile } from '../timing.js';
 import { emptyStats, type NetworkContext, type NetworkStats } from './context.js';
 import { Courier } from './courier.js';
 import type { Directory, ReplicaInfo, ServiceInfo } from './directory.js';
+import { documentRates } from './documentRates.js';
 import { Replica } from './replica.js';
 
 /** 2017-06-01T00:00:00Z, the Katzenpost epoch origin. */
@@ -268,7 +269,7 @@ export class Network implements NetworkContext {
       }
       return { replicaId: r.replicaId, name: r.name, identityKey: r.identityKey, envelopeKeys: keys };
     });
-    const rates = this.rates();
+    const rates = documentRates(this.timing);
     const signed = buildSignedPkiDocument({
       epoch,
       genesisEpoch: this.startEpoch,
@@ -309,24 +310,6 @@ export class Network implements NetworkContext {
     };
     this.docs.set(epoch, dir);
     return dir;
-  }
-
-  /**
-   * Rates published in the document, events per ms. The docker profile publishes the rates it runs at
-   * (warped); the instant profile, which has no delays to describe, publishes docker's nominal rates.
-   */
-  private rates(): { mu: number; lambdaP: number; lambdaL: number; lambdaM: number; lambdaR: number } {
-    const docker = { mu: 0.005, lambdaP: 0.001, lambdaL: 0.0005, lambdaM: 0.0005, lambdaR: 0.005 };
-    if (this.options.profile !== 'docker') return docker;
-    const t = this.timing;
-    const per = (ms: number, fallback: number) => (ms > 0 ? 1 / ms : fallback);
-    return {
-      mu: per(t.hopDelayMeanMs, docker.mu),
-      lambdaP: per(t.sendSlotMeanMs, docker.lambdaP),
-      lambdaL: docker.lambdaL * this.warp,
-      lambdaM: docker.lambdaM * this.warp,
-      lambdaR: per(t.linkMeanMs, docker.lambdaR),
-    };
   }
 
   // ---- the mixnet --------------------------------------------------------------------------------------

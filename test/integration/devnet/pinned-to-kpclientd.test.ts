@@ -110,9 +110,9 @@ const VALUE_RULES: Rule[] = [
     path: /^get_directory_authorities_reply\.authorities\[\]\.(identity|link)_public_key_pem$/,
     check: 'length',
   },
-  // The document's version, signature scheme and traffic rates.
+  // The document's version and signature scheme.
   {
-    path: new RegExp(`^${DOC}\\.(Version|PKISignatureScheme|Mu|LambdaP|LambdaL|LambdaM|LambdaR)$`),
+    path: new RegExp(`^${DOC}\\.(Version|PKISignatureScheme)$`),
     check: 'value',
   },
   // The certificate around the document.
@@ -158,9 +158,16 @@ const ALLOWED_RULES: Rule[] = [
     check: 'type',
     why: 'one byte per configured replica: 5 in the devnet, 2 in the captured network',
   },
-  // Timing: LambdaG (the gateway's decoy rate) is unset (0) in the docker testnet, whose rates the devnet
-  // publishes (spec/daemon-semantics.md §6.2); the captured network's genconfig set 0.0015. The other
-  // five rates are equal and compared by value above.
+  // Timing: a devnet's document advertises the rates of its own profile (src/devnet/README.md). These
+  // scenarios run on the instant profile, which has no send-slot or mixing delay and says so (rates of
+  // 1 per µs); the docker profile's rates equal the captured network's, pinned by value in the
+  // 'advertises the captured network's rates' test below. LambdaG (the gateway's decoy rate) is unset (0)
+  // in the docker testnet (spec/daemon-semantics.md §6.2); the captured network's genconfig set 0.0015.
+  {
+    path: new RegExp(`^${DOC}\\.(Mu|LambdaP|LambdaL|LambdaM|LambdaR)$`),
+    check: 'type',
+    why: "timing: the instant profile advertises no delays; the docker profile's rates are pinned by value",
+  },
   {
     path: new RegExp(`^${DOC}\\.LambdaG$`),
     check: 'type',
@@ -748,6 +755,25 @@ describe('the devnet is pinned to the real kpclientd v0.0.99 (golden frames, rep
         doc.storageReplicas.map(() => ['tcp']),
       );
       for (const n of nodes) expect(n.addresses.get('tcp4')?.[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    });
+
+    // The docker profile describes the docker testnet the fixtures were captured on: at timeWarp 1 its
+    // document's rates are the captured document's, value for value (LambdaG aside, see the allow-list).
+    it("a docker-profile devnet advertises the captured network's rates (Mu, LambdaP, LambdaL, LambdaM, LambdaR)", async () => {
+      const rates = (d: ReturnType<typeof decodePkiDocument>) => [
+        d.mu,
+        d.lambdaP,
+        d.lambdaL,
+        d.lambdaM,
+        d.lambdaR,
+      ];
+      const docker = await startDevnet({ profile: 'docker', authorityScheme: 'Ed25519' });
+      try {
+        const dev = decodePkiDocument(docker.network.directory().stripped);
+        expect(rates(dev)).toEqual(rates(decodePkiDocument(realHandshakeDocument())));
+      } finally {
+        await docker.close();
+      }
     });
 
     // The real service node advertises, besides echo (+echo) and courier (courier), the http (+http) and
