@@ -156,11 +156,6 @@ export class Daemon implements ConnectionHandler {
     }
   }
 
-  /** Re-arms the send slots (e.g. after the gateway link came back). */
-  kickEgress(): void {
-    this.egress.kick();
-  }
-
   private localContext(conn: Connection): LocalContext {
     const net = this.opts.network;
     return {
