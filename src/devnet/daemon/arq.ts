@@ -44,6 +44,14 @@ interface Arq extends ArqFacts {
   retransmissions: number;
 }
 
+/** What a start_resending_* request asks for, once its fields have been checked. */
+type ArqRequest = Omit<ArqFacts, 'kind' | 'state'> & {
+  key: string;
+  payload: Uint8Array;
+  /** Undefined when the document lists no courier. */
+  courier: Courier | undefined;
+};
+
 export interface ArqOptions {
   net: Network;
   rng: Drbg;
@@ -99,7 +107,10 @@ export class ArqTable {
       body.envelope_descriptor &&
       body.envelope_descriptor.length > 0 &&
       (readCap === undefined) !== (body.write_cap === undefined);
-    this.start(app, 'envelope', body.query_id, () =>
+    this.start(
+      app,
+      'envelope',
+      body.query_id,
       valid
         ? {
             key: hex(body.envelope_hash!),
@@ -118,7 +129,10 @@ export class ArqTable {
 
   startCopy(app: App, body: RequestBody<'start_resending_copy_command'>): void {
     const pinned = body.courier_identity_hash && body.courier_queue_id && body.courier_queue_id.length > 0;
-    this.start(app, 'copy', body.query_id, () =>
+    this.start(
+      app,
+      'copy',
+      body.query_id,
       body.query_id && body.write_cap
         ? {
             key: hex(blake2b256(body.write_cap)),
@@ -193,19 +207,16 @@ export class ArqTable {
     app: App,
     kind: ArqKind,
     queryId: Uint8Array | undefined,
-    describe: () =>
-      | (Omit<ArqFacts, 'kind' | 'state'> & { key: string; payload: Uint8Array; courier?: Courier })
-      | undefined,
+    request: ArqRequest | undefined,
   ): void {
     const refuse = (code: number) => {
       if (app.conn) sendArqResult(app.conn, { kind, queryId }, { error_code: code });
     };
-    const d = describe();
-    if (!d) return void refuse(ThinCode.InvalidRequest);
-    const { courier } = d;
+    if (!request) return void refuse(ThinCode.InvalidRequest);
+    const { courier } = request;
     if (!courier) return void refuse(ThinCode.InternalError);
     const arq: Arq = {
-      ...d,
+      ...request,
       kind,
       app,
       queryId,
