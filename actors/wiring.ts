@@ -1,10 +1,12 @@
 /**
  * Wiring: the pure machines with their I/O bodies provided. The client actor's `connection` child
- * gets the real socket transport; tests provide other bodies the same way.
+ * gets the real socket transport and `registry` the work registry; tests provide other bodies the
+ * same way.
  */
 import type { AnyActorLogic } from 'xstate';
 import { clientMachine } from '../machines/client.js';
 import { connectionMachine } from '../machines/connection.js';
+import { registryLogic } from './registry.js';
 import { transportLogic } from './transport.js';
 
 export interface WiringOptions {
@@ -19,5 +21,5 @@ export function wiredConnectionMachine(options: WiringOptions = {}) {
 
 /** The supervising client machine, ready for `createActor`. */
 export function wiredClientMachine(options: WiringOptions = {}) {
-  return clientMachine.provide({ actors: { connection: wiredConnectionMachine(options) } });
+  return clientMachine.provide({ actors: { connection: wiredConnectionMachine(options), registry: registryLogic } });
 }

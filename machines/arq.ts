@@ -10,13 +10,13 @@
  *
  * Daemon error codes are data here: BoxIDNotFound, BoxAlreadyExists and Tombstone end in
  * `expected`, other codes in `failed`, code 24 in `cancelled`. The facade turns outputs into
- * promise results and error classes. The spawning parent routes replies by query_id and decides
- * between resume and replay (machines/client.ts).
+ * promise results and error classes. The client's work registry (actors/registry.ts) creates it,
+ * routes replies to it by query_id and decides between resume and replay.
  */
-import { type ActorRefFrom, assign, sendParent, setup } from 'xstate';
-import type { ResponseBody } from '../src/wire/index.js';
+import { type ActorRefFrom, assign, sendTo, setup } from 'xstate';
+import type { ArqKind, ArqOutput, ArqReply } from '../src/protocol/outcome.js';
 
-export type ArqKind = 'encryptedMessage' | 'copyCommand';
+export type { ArqKind, ArqOutput, ArqReply } from '../src/protocol/outcome.js';
 
 export interface ArqInput {
   /** Lowercase hex of the request's query_id. */
@@ -27,19 +27,6 @@ export interface ArqInput {
   /** Hex of envelope_hash (encrypted message) or BLAKE2b-256(write_cap) (copy command). */
   cancelKey: string;
 }
-
-export type ArqReply =
-  | ResponseBody<'start_resending_encrypted_message_reply'>
-  | ResponseBody<'start_resending_copy_command_reply'>;
-
-export type ArqOutput =
-  | { outcome: 'done'; reply: ArqReply }
-  /** BoxIDNotFound (1), BoxAlreadyExists (10) or Tombstone (11): answers, not failures. */
-  | { outcome: 'expected'; errorCode: number; reply: ArqReply }
-  | { outcome: 'failed'; errorCode: number; reply: ArqReply }
-  | { outcome: 'cancelled' }
-  | { outcome: 'closed' }
-  | { outcome: 'abandoned'; error: Error };
 
 export type ArqEvent =
   | { type: 'op.reply'; reply: ArqReply }
@@ -83,7 +70,9 @@ export const arqMachine = setup({
     output: {} as ArqOutput,
   },
   actions: {
-    transmit: sendParent(
+    /** To the client's work registry, which owns the socket side (actors/registry.ts). */
+    transmit: sendTo(
+      ({ system }) => system.get('registry'),
       ({ context }): ArqReport => ({ type: 'op.transmit', queryId: context.queryId, bytes: context.request }),
     ),
     countTransmission: assign({ transmissions: ({ context }) => context.transmissions + 1 }),

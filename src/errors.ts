@@ -168,3 +168,10 @@ export function isExpectedOutcome(err: unknown): boolean {
     err instanceof BoxIdNotFoundError || err instanceof BoxAlreadyExistsError || err instanceof TombstoneError
   );
 }
+
+/** A request had no answer within its deadline (`requestTimeoutMs`, or the call's `timeoutMs`). */
+export class TimeoutError extends ThinClientError {
+  constructor(message = 'the request timed out', options: ThinClientErrorOptions = {}) {
+    super('ERR_TIMEOUT', message, options);
+  }
+}

@@ -5,8 +5,7 @@ import { bytes, cleanup, hex, readParams, redial, setup, track, until, writePara
 
 afterEach(cleanup);
 
-const opCount = (h: Awaited<ReturnType<typeof setup>>) =>
-  Object.keys(h.client.actorRef.getSnapshot().context.ops).length;
+const opCount = (h: Awaited<ReturnType<typeof setup>>) => h.client.stats().operations;
 
 describe('cancelling in-flight operations', () => {
   it('the daemon answers the original with code 24, then the cancel: both calls settle', async () => {

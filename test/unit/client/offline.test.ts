@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxAlreadyExistsError, NotConnectedError } from '../../../src/errors.js';
 import { OfflineQueue, type QueuedEnvelope, type SendOutcome } from '../../../src/offlineQueue.js';
-import { bytes, cleanup, nextEvent, setup, until, writeParams } from './harness.js';
+import { bytes, cleanup, nextEvent, redial, setup, track, until, writeParams } from './harness.js';
 
 afterEach(cleanup);
 
@@ -37,14 +37,54 @@ describe('preparing operations offline', () => {
     expect(h.daemon.requests.map((r) => r.key)).toEqual(['session_token', 'encrypt_write']);
   });
 
-  it('with no daemon connection at all, every request fails at once with NotConnectedError', async () => {
-    const h = await setup();
+  it('with failFast, every request fails at once with NotConnectedError while the client redials', async () => {
+    const h = await setup({}, { failFast: true });
     h.daemon.current.drop();
     await until(() => !h.client.isDaemonConnected());
     await expect(h.client.newKeypair(bytes(32))).rejects.toBeInstanceOf(NotConnectedError);
     await expect(h.client.startResendingEncryptedMessage(writeParams())).rejects.toBeInstanceOf(
       NotConnectedError,
     );
+  });
+
+  it('without failFast, requests made while the client redials wait and go out once it is back', async () => {
+    const h = await setup();
+    h.daemon.current.drop();
+    await until(() => !h.client.isDaemonConnected());
+    const local = track(h.client.newKeypair(bytes(32)));
+    const write = track(h.client.startResendingEncryptedMessage(writeParams()));
+    expect(h.client.stats().waiting).toBe(2);
+    await redial(h, 2);
+    const keypair = await h.daemon.nextRequest('new_keypair');
+    keypair.conn.reply(keypair, 'new_keypair_reply', {
+      write_cap: bytes(168, 1),
+      read_cap: bytes(136, 1),
+      first_message_index: bytes(104, 1),
+      error_code: 0,
+    });
+    const op = await h.daemon.nextRequest('start_resending_encrypted_message');
+    op.conn.reply(op, 'start_resending_encrypted_message_reply', { error_code: 0 });
+    await local.promise;
+    await write.promise;
+    expect(h.client.stats()).toMatchObject({ requests: 0, operations: 0, waiting: 0 });
+  });
+
+  it('a request waiting for the connection rejects with TimeoutError at its deadline', async () => {
+    const h = await setup({}, { requestTimeoutMs: 5000 });
+    h.daemon.current.drop();
+    await until(() => !h.client.isDaemonConnected());
+    const local = h.client.nextMessageBoxIndex(bytes(104)).catch((e: unknown) => e);
+    h.clock.increment(5000);
+    expect(((await local) as Error).name).toBe('TimeoutError');
+  });
+
+  it('beyond queueLimit, a request made while the client redials fails at once', async () => {
+    const h = await setup({}, { queueLimit: 1 });
+    h.daemon.current.drop();
+    await until(() => !h.client.isDaemonConnected());
+    const first = track(h.client.nextMessageBoxIndex(bytes(104)));
+    await expect(h.client.nextMessageBoxIndex(bytes(104))).rejects.toBeInstanceOf(NotConnectedError);
+    expect(first.state).toBe('pending');
   });
 
   it('the daemon losing its mixnet link makes blockingSendMessage fail with ConnectionLostError', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionLostError, ProtocolError } from '../../../src/errors.js';
+import { ProtocolError } from '../../../src/errors.js';
 import { encodeCbor } from '../../../src/wire/index.js';
 import { bytes, cleanup, hex, nextEvent, readParams, redial, setup, track, until } from './harness.js';
 
@@ -25,7 +25,7 @@ describe('frames the client cannot read', () => {
   ];
 
   for (const [name, send] of cases) {
-    it(`${name}: a ProtocolError event, the connection is redialled, no caller hangs`, async () => {
+    it(`${name}: a ProtocolError event, the connection is redialled, the request in flight is re-sent`, async () => {
       const h = await setup();
       const local = track(h.client.newKeypair(bytes(32)));
       await h.daemon.nextRequest('new_keypair');
@@ -36,9 +36,17 @@ describe('frames the client cannot read', () => {
       const ev = await lost;
       expect(ev.isGraceful).toBe(false);
       expect(ev.error).toBeInstanceOf(ProtocolError);
-      await until(() => local.state !== 'pending');
-      expect(local.error).toBeInstanceOf(ConnectionLostError);
       await redial(h, 2);
+      // The local request in flight is sent again on the new connection, and answered there.
+      const resent = await h.daemon.nextRequest('new_keypair');
+      resent.conn.reply(resent, 'new_keypair_reply', {
+        write_cap: bytes(168, 1),
+        read_cap: bytes(136, 1),
+        first_message_index: bytes(104, 1),
+        error_code: 0,
+      });
+      await until(() => local.state !== 'pending');
+      expect(local.state).toBe('fulfilled');
       // The client works again.
       const again = h.client.nextMessageBoxIndex(bytes(104));
       const req = await h.daemon.nextRequest('next_message_box_index');

@@ -1,0 +1,88 @@
+/**
+ * The work registry as the client machine sees it: its input, the commands the facade sends it,
+ * what the client machine tells it, and what it reports back. The body lives in
+ * actors/registry.ts and is provided by actors/wiring.ts (machines stay free of I/O).
+ */
+import { type AnyActorLogic, type AnyActorRef, fromCallback } from 'xstate';
+import type { Logger } from '../src/logger.js';
+import type { LocalRequest } from '../src/protocol/local.js';
+import type { ArqOutput } from '../src/protocol/outcome.js';
+import type { Respond } from '../src/protocol/result.js';
+import type { DecodedResponse } from '../src/wire/index.js';
+import type { ArqInput, ArqReport } from './arq.js';
+
+/** The actor system's clock (XState's interface); tests pass a SimulatedClock. */
+export interface TimerClock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+/** How much work the registry holds now (`ThinClient.stats()`). */
+export interface WorkStats {
+  /** Local requests awaiting their reply (sent or waiting for the connection). */
+  requests: number;
+  /** ARQ operations in flight (op:<hex> actors, and those waiting for the connection). */
+  operations: number;
+  /** Copy streams and windows running. */
+  streams: number;
+  /** Requests and operations waiting for the connection. */
+  waiting: number;
+  /** blockingSendMessage calls awaiting their SURB reply. */
+  surbReplies: number;
+}
+
+export interface RegistryInput {
+  /** Given a reader of the registry's counts once it starts. */
+  exposeStats?: (read: () => WorkStats) => void;
+  clock: TimerClock;
+  /** Reject at once while the client redials, instead of waiting for the connection. */
+  failFast: boolean;
+  /** Requests held while the client redials, at most. */
+  queueLimit: number;
+  logger: Logger;
+}
+
+/** Sent by the facade. */
+export type RegistryCommand =
+  | {
+      type: 'registry.request';
+      queryId: string;
+      bytes: Uint8Array;
+      request: LocalRequest;
+      timeoutMs: number;
+      respond: Respond<unknown>;
+    }
+  /** send_message: needs the mixnet; nothing comes back but, with a SURB, `awaitSurb`. */
+  | { type: 'registry.send'; bytes: Uint8Array; surb?: { id: string; timeoutMs: number }; respond: Respond<unknown> }
+  | { type: 'registry.startOp'; op: ArqInput; parent?: AnyActorRef; respond: Respond<ArqOutput> }
+  | { type: 'registry.cancel'; cancelKey: string; queryId: string; bytes: Uint8Array; respond: Respond<void> }
+  | {
+      type: 'registry.spawn';
+      systemId: string;
+      logic: AnyActorLogic;
+      input: unknown;
+      /** Called with the new actor before it starts (listeners, abort wiring). */
+      attach?: (actor: AnyActorRef) => void;
+      respond: Respond<unknown>;
+    }
+  /** The caller gave up on a local request (its signal aborted): forget it. */
+  | { type: 'registry.forget'; queryId: string };
+
+/** Sent by the client machine. */
+export type RegistryLinkEvent =
+  | { type: 'registry.linkReady'; replay: boolean; resumed: boolean }
+  | { type: 'registry.linkLost'; requested: boolean }
+  | { type: 'registry.linkFailed'; error: Error }
+  | { type: 'registry.mixnet'; connected: boolean }
+  | { type: 'registry.message'; message: DecodedResponse }
+  | { type: 'registry.close' };
+
+/** Reported to the client machine. */
+export type RegistryReport = { type: 'registry.ready'; replayed: number };
+
+/** Everything the registry receives. */
+export type RegistryEvent = RegistryCommand | RegistryLinkEvent | ArqReport;
+
+export const registryPlaceholder = fromCallback<RegistryEvent, RegistryInput, RegistryReport>(() => {
+  throw new Error('clientMachine: provide a registry actor');
+});
