@@ -3,7 +3,7 @@
  * store, the temp channel's random seed and the BLAKE2b-256 cancel key.
  */
 import { randomBytes } from 'node:crypto';
-import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import { type AnyActorRef, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
   type BuildBatchInput,
   type BuildBatchOutput,
@@ -22,6 +22,8 @@ import type { ThinClient } from '../src/client.js';
 import { blake2b256 } from '../src/crypto/hash.js';
 import { CopyCommandFailedError } from '../src/errors.js';
 import { redactInspection } from '../src/inspect.js';
+import { SPAWN_WORK, type SpawnsWork } from '../src/workSpawner.js';
+import { inspectSubtree } from './inspectSubtree.js';
 import {
   type CheckpointStore,
   discardCopy,
@@ -30,7 +32,7 @@ import {
 } from '../src/pigeonhole/checkpoint.js';
 
 /** The part of ThinClient (API.md) a copy stream uses. */
-export type CopyClient = Pick<
+export type CopyClient = SpawnsWork & Pick<
   ThinClient,
   | 'newKeypair'
   | 'encryptWrite'
@@ -174,35 +176,44 @@ export interface RunCopyOptions extends CopyActorsOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
-/** Runs one copy stream (new or resumed) to a final state and returns the machine's output. */
-export function runCopyStream(
+/**
+ * Runs one copy stream (new or resumed) to a final state and returns the machine's output. Under a
+ * ThinClient it runs as the client actor's `copy:<id>` child (one tree, stopped by close()).
+ */
+export async function runCopyStream(
   client: CopyClient,
   store: CheckpointStore,
   input: { id: string; job: CopyJob; progress?: CopyProgress },
   options: RunCopyOptions = {},
 ): Promise<CopyStreamOutput> {
   const { signal, onProgress } = options;
+  const logic = copyStreamLogic(client, store, options);
+  const attach = (actor: AnyActorRef) => {
+    const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
+    const detach = () => signal?.removeEventListener('abort', onAbort);
+    actor.subscribe({ complete: detach, error: detach });
+    if (onProgress) actor.on('progress', (e: CopyStreamProgressEvent) => onProgress(e));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queueMicrotask(onAbort);
+  };
+  const systemId = `copy:${input.id}`;
+  const spawn = client[SPAWN_WORK];
+  if (spawn) {
+    const attachUnder = (actor: AnyActorRef) => {
+      if (options.inspect) inspectSubtree(actor, options.inspect);
+      attach(actor);
+    };
+    return (await spawn({ systemId, logic, input, attach: attachUnder })) as CopyStreamOutput;
+  }
   return new Promise<CopyStreamOutput>((resolve, reject) => {
-    const actor = createActor(copyStreamLogic(client, store, options), {
+    const actor = createActor(logic, {
       input,
-      systemId: `copy:${input.id}`,
+      systemId,
       // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
       inspect: options.inspect ? redactInspection(options.inspect) : undefined,
     });
-    const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
-    if (onProgress) actor.on('progress', (e) => onProgress(e));
-    actor.subscribe({
-      complete: () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(actor.getSnapshot().output!);
-      },
-      error: (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
+    attach(actor);
     actor.start();
-    if (signal?.aborted) onAbort();
   });
 }

@@ -48,6 +48,14 @@ interface OpEntry {
 }
 
 const OP_PREFIX = 'op:';
+
+/**
+ * Stops an actor this registry parents. `ActorRef.stop()` refuses non-root actors; XState's own
+ * stopChild action does exactly this for a machine's children.
+ */
+function stopChild(actor: AnyActorRef): void {
+  (actor as AnyActorRef & { _stop(): void })._stop();
+}
 const REPLY_KEY = {
   encryptedMessage: 'start_resending_encrypted_message_reply',
   copyCommand: 'start_resending_copy_command_reply',
@@ -303,7 +311,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     failSurbs(error);
     for (const [id, work] of works) {
       works.delete(id);
-      work.actor.stop();
+      stopChild(work.actor);
       work.respond(fail(error));
     }
   }
@@ -328,6 +336,16 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
   }
 
   receive((event) => {
+    try {
+      handle(event);
+    } catch (error) {
+      // A bug here must not take the client down; the caller of the failing command is answered.
+      logger.error({ event: event.type, err: String(error) }, 'work registry failed to handle an event');
+      if ('respond' in event) event.respond(fail(error instanceof Error ? error : new Error(String(error))));
+    }
+  });
+
+  function handle(event: RegistryEvent): void {
     switch (event.type) {
       case 'registry.request':
         return startLocal(event);
@@ -367,7 +385,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         // Done events of the operations it parents (`xstate.done.actor.*`): settled by subscription.
         return;
     }
-  });
+  }
 
   return () => {
     deadlines.clearAll();

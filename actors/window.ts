@@ -4,7 +4,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { createActor, fromCallback, type InspectionEvent, type Observer } from 'xstate';
+import { type AnyActorRef, createActor, fromCallback, type InspectionEvent, type Observer } from 'xstate';
 import { type StartBoxes, type WindowInput, type WindowOutput, windowMachine } from '../machines/window.js';
 import {
   BoxAlreadyExistsError,
@@ -18,9 +18,14 @@ import {
   TombstoneError,
 } from '../src/errors.js';
 import { redactInspection } from '../src/inspect.js';
+import type { WorkSpawner } from '../src/workSpawner.js';
+import { inspectSubtree } from './inspectSubtree.js';
 
-/** One attempt at box k; rejects with the reason of failure. `signal` aborts when the box is stopped. */
-export type BoxBody = (k: number, attempt: number, signal: AbortSignal) => Promise<void>;
+/**
+ * One attempt at box k; rejects with the reason of failure. `signal` aborts when the box is stopped;
+ * `window` is the transfer's actor, the parent of the box's operation.
+ */
+export type BoxBody = (k: number, attempt: number, signal: AbortSignal, window: AnyActorRef) => Promise<void>;
 
 /**
  * Whether another attempt at the same box can succeed. Transport and daemon trouble can pass; a
@@ -55,7 +60,7 @@ export function exponentialGapMs(meanMs: number): number {
  * the signal of every operation still running when it is stopped.
  */
 export function boxesLogic(body: BoxBody) {
-  return fromCallback<StartBoxes, void>(({ sendBack, receive }) => {
+  return fromCallback<StartBoxes, { window: AnyActorRef }>(({ input, sendBack, receive }) => {
     // One controller for all: boxes are only ever aborted together, and a controller per box would
     // cost more than the rest of the box's bookkeeping (10,000 may be in flight).
     const controller = new AbortController();
@@ -70,7 +75,7 @@ export function boxesLogic(body: BoxBody) {
         sendBack({ type: 'BOX_FAILED', k, retryable: isRetryableBoxError(error), error });
     };
     receive(({ boxes }) => {
-      for (const { k, attempt } of boxes) body(k, attempt, controller.signal).then(done(k), failed(k));
+      for (const { k, attempt } of boxes) body(k, attempt, controller.signal, input.window).then(done(k), failed(k));
     });
     return () => controller.abort();
   });
@@ -98,49 +103,63 @@ export interface RunWindowOptions {
   onProgress?: (progress: StreamProgress) => void;
   /** Called when a box is requeued after a retryable failure. */
   onRetry?: (k: number, attempt: number, error: unknown) => void;
+  /** Sees this window and its box operations (sanitized); the client's own inspector sees them too. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   gap?: (meanMs: number) => number;
+  /** Runs the window under a client actor (systemId `window:<id>`); without it, a root actor of its own. */
+  spawn?: WorkSpawner;
 }
+
+let windowIds = 0;
 
 /**
  * Runs one windowed transfer to its end. Resolves when every box completed; rejects with the failing
  * box's error, or with `signal.reason` once the signal aborts (every box in flight is stopped, and its
  * own signal cancels it at the daemon).
  */
-export function runWindow(
+export async function runWindow(
   input: WindowInput,
   body: BoxBody,
   options: RunWindowOptions = {},
 ): Promise<WindowOutput> {
   const { signal, onProgress, onRetry } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise<WindowOutput>((resolve, reject) => {
-    const actor = createActor(windowLogic(body, { gap: options.gap }), {
-      input,
-      // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
-      inspect: options.inspect ? redactInspection(options.inspect) : undefined,
-    });
+  signal?.throwIfAborted();
+  const logic = windowLogic(body, { gap: options.gap });
+  const attach = (actor: AnyActorRef) => {
     const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    actor.subscribe({ complete: () => signal?.removeEventListener('abort', onAbort), error: () => signal?.removeEventListener('abort', onAbort) });
     if (onProgress) {
-      actor.on('progress', (e) =>
+      actor.on('progress', (e: { completed: number; total: number; inFlight: number }) =>
         onProgress({ boxesDone: e.completed, boxCount: e.total, inFlight: e.inFlight }),
       );
     }
-    if (onRetry) actor.on('retrying', (e) => onRetry(e.k, e.attempt, e.error));
-    actor.subscribe({
-      complete: () => {
-        signal?.removeEventListener('abort', onAbort);
-        const out = actor.getSnapshot().output!;
-        if (out.status === 'done') resolve(out);
-        else if (out.status === 'cancelled') reject(out.reason);
-        else reject(out.error);
-      },
-      error: (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (onRetry) actor.on('retrying', (e: { k: number; attempt: number; error: unknown }) => onRetry(e.k, e.attempt, e.error));
+  };
+  const systemId = `window:${++windowIds}`;
+  const attachUnder = (actor: AnyActorRef) => {
+    if (options.inspect) inspectSubtree(actor, options.inspect);
+    attach(actor);
+  };
+  const out = (options.spawn
+    ? await options.spawn({ systemId, logic, input, attach: attachUnder })
+    : await runRoot(logic, input, attach, options.inspect)) as WindowOutput;
+  if (out.status === 'done') return out;
+  throw out.status === 'cancelled' ? out.reason : out.error;
+}
+
+/** A window with no client actor to run under (tests with a stand-in client). */
+function runRoot(
+  logic: ReturnType<typeof windowLogic>,
+  input: WindowInput,
+  attach: (actor: AnyActorRef) => void,
+  inspect: RunWindowOptions['inspect'],
+): Promise<WindowOutput> {
+  return new Promise<WindowOutput>((resolve, reject) => {
+    // Contexts hold write caps and payloads: an inspector only ever sees sanitized events.
+    const actor = createActor(logic, { input, inspect: inspect ? redactInspection(inspect) : undefined });
+    actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
+    attach(actor);
     actor.start();
   });
 }

@@ -22,7 +22,7 @@
  *
  * The machine never sees payload bytes: the bodies keep the data, so the context is O(window).
  */
-import { and, assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
+import { and, type AnyActorRef, assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 
 export interface WindowInput {
   /** Boxes in the transfer, k = 0 … boxCount − 1. */
@@ -92,7 +92,7 @@ export const windowMachine = setup({
   },
   actors: {
     /** Runs the box operations; the body lives in actors/window.ts. */
-    boxes: fromCallback<StartBoxes, void>(() => {
+    boxes: fromCallback<StartBoxes, { window: AnyActorRef }>(() => {
       throw new Error('windowMachine: provide a boxes actor');
     }),
   },
@@ -178,7 +178,8 @@ export const windowMachine = setup({
   initial: 'running',
   states: {
     running: {
-      invoke: { id: 'boxes', src: 'boxes' },
+      // The window is the parent of every box operation (actors/registry.ts creates them under it).
+      invoke: { id: 'boxes', src: 'boxes', input: ({ self }) => ({ window: self }) },
       always: { guard: 'allCompleted', target: 'done' },
       on: {
         BOX_DONE: { guard: 'inFlight', actions: ['completeBox', 'emitProgress'] },

@@ -17,27 +17,40 @@
  * single-box use; `pacing: false` turns that off.
  */
 import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
-import type { ThinClient } from '../client.js';
+import type { AnyActorRef } from 'xstate';
 import { advanceIndexTo, indexCounter, nextIndex } from '../crypto/bacap.js';
 import { InvalidArgumentError, NotConnectedError } from '../errors.js';
+import type { PigeonholeGeometry, SphinxGeometry } from '../events.js';
 import type { PkiDocument } from '../pki/document.js';
+import type { EncryptResult, StartResendingParams, StartResendingResult } from '../protocol/types.js';
+import { OP_PARENT, SPAWN_WORK, type SpawnsWork } from '../workSpawner.js';
 import { SIZES } from '../wire/schema.js';
 
 export type { StreamProgress } from '../../actors/window.js';
 
-/**
- * The part of ThinClient the streams use. ThinClient satisfies it; tests may pass any object with
- * these members.
- */
-export type StreamClient = Pick<
-  ThinClient,
-  | 'encryptWrite'
-  | 'encryptRead'
-  | 'startResendingEncryptedMessage'
-  | 'pigeonholeGeometry'
-  | 'sphinxGeometry'
-  | 'pkiDocument'
->;
+/** The part of a thin client the streams use (ThinClient satisfies it; tests may pass a stand-in). */
+export interface StreamClient extends SpawnsWork {
+  encryptWrite(
+    plaintext: Uint8Array,
+    writeCap: Uint8Array,
+    messageBoxIndex: Uint8Array,
+    options?: StreamCallOptions,
+  ): Promise<EncryptResult>;
+  encryptRead(readCap: Uint8Array, messageBoxIndex: Uint8Array, options?: StreamCallOptions): Promise<EncryptResult>;
+  startResendingEncryptedMessage(
+    params: StartResendingParams,
+    options?: StreamCallOptions,
+  ): Promise<StartResendingResult>;
+  readonly pigeonholeGeometry: PigeonholeGeometry;
+  readonly sphinxGeometry: SphinxGeometry;
+  pkiDocument(): PkiDocument | null;
+}
+
+/** What a stream passes to each call: its signal, and the window that parents the box operation. */
+export interface StreamCallOptions {
+  signal?: AbortSignal;
+  [OP_PARENT]?: AnyActorRef;
+}
 
 export interface StreamOptions {
   signal?: AbortSignal;
@@ -177,7 +190,7 @@ export async function writeStream(
     input,
     // A promise chain rather than an async function: a suspended async function keeps its locals
     // (the envelope, which the client has already copied into its request) alive until it resumes.
-    (k, _attempt, signal) =>
+    (k, _attempt, signal, window) =>
       client
         .encryptWrite(
           payload.subarray(k * per, Math.min(payload.length, (k + 1) * per)),
@@ -193,11 +206,11 @@ export async function writeStream(
               messageCiphertext: e.messageCiphertext,
               envelopeHash: e.envelopeHash,
             },
-            { signal },
+            { signal, [OP_PARENT]: window },
           );
         })
         .then(() => undefined),
-    options,
+    { ...options, spawn: client[SPAWN_WORK] },
   );
   return indices.at(boxCount).slice();
 }
@@ -226,7 +239,7 @@ export async function readStream(
   const boxes: (Uint8Array | undefined)[] = new Array(boxCount);
   await runWindow(
     input,
-    (k, _attempt, signal) => {
+    (k, _attempt, signal, window) => {
       const index = indices.at(k);
       return client
         .encryptRead(readCap, index)
@@ -240,14 +253,14 @@ export async function readStream(
               messageCiphertext: e.messageCiphertext,
               envelopeHash: e.envelopeHash,
             },
-            { signal },
+            { signal, [OP_PARENT]: window },
           );
         })
         .then((reply) => {
           boxes[k] = reply.plaintext;
         });
     },
-    options,
+    { ...options, spawn: client[SPAWN_WORK] },
   );
   let length = 0;
   for (const b of boxes) length += b!.length;

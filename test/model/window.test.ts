@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { type AnyActorRef, createActor, fromCallback, SimulatedClock } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import { type StartBoxes, type WindowEvent, type WindowInput, windowMachine } from '../../machines/window.js';
 
@@ -55,7 +55,7 @@ function harness(input: WindowInput) {
   const clock = new SimulatedClock();
   const machine = windowMachine.provide({
     actors: {
-      boxes: fromCallback<StartBoxes, void>(({ receive, sendBack }) => {
+      boxes: fromCallback<StartBoxes, { window: AnyActorRef }>(({ receive, sendBack }) => {
         pool.sendBack = sendBack;
         receive(({ boxes }) => {
           for (const b of boxes) {
