@@ -35,12 +35,17 @@ describe('closedThroughput (mean-value analysis)', () => {
 });
 
 describe('autoWindow', () => {
-  it('is 6 on the docker profile (LambdaP 0.001, Mu 0.005, 5 hops)', () => {
+  it('is 6 unpaced and 11 paced on the docker profile (LambdaP 0.001, Mu 0.005, 5 hops)', () => {
     expect(roundTripMs(docker.mu, 5)).toBe(1800);
-    expect(autoWindow(docker, 5)).toBe(6);
+    expect(autoWindow(docker, 5, false)).toBe(6);
+    expect(autoWindow(docker, 5, true)).toBe(11);
+    expect(autoWindow(docker, 5)).toBe(11);
+  });
+  it('is larger paced than unpaced, the gap being a second server', () => {
+    expect(closedThroughput(6, [1000, 1000], 1800)).toBeLessThan(closedThroughput(6, 1000, 1800));
   });
   it('is the smallest window reaching the target share of the slot rate', () => {
-    const w = autoWindow(docker, 5);
+    const w = autoWindow(docker, 5, false);
     expect(closedThroughput(w, 1000, 1800) * 1000).toBeGreaterThanOrEqual(SLOT_UTILISATION);
     expect(closedThroughput(w - 1, 1000, 1800) * 1000).toBeLessThan(SLOT_UTILISATION);
   });
@@ -49,12 +54,12 @@ describe('autoWindow', () => {
     expect(autoWindow({ lambdaP: 1, mu: 0.001 }, 9)).toBe(15);
   });
   it('is 1 when the round trip is negligible next to a slot', () => {
-    expect(autoWindow({ lambdaP: 0.000001, mu: 1000 }, 5)).toBe(1);
+    expect(autoWindow({ lambdaP: 0.000001, mu: 1000 }, 5, false)).toBe(1);
   });
   it('never shrinks when the round trip gets longer', () => {
     let last = 1;
     for (const mu of [0.05, 0.02, 0.01, 0.005, 0.002, 0.001]) {
-      const w = autoWindow({ lambdaP: 0.001, mu }, 5);
+      const w = autoWindow({ lambdaP: 0.001, mu }, 5, false);
       expect(w).toBeGreaterThanOrEqual(last);
       last = w;
     }
@@ -83,6 +88,7 @@ describe('resolveAutoWindow and hopCount', () => {
     expect(hopCount({ nrHops: 7 }, 3)).toBe(7);
     expect(hopCount(undefined, 3)).toBe(5);
     expect(resolveAutoWindow(0, doc, undefined)).toBe(autoWindow(docker, 5));
+    expect(resolveAutoWindow(0, doc, undefined, false)).toBe(autoWindow(docker, 5, false));
   });
 });
 
