@@ -28,6 +28,7 @@ import type { Config } from '../src/config.js';
 import { nextIndex } from '../src/crypto/bacap.js';
 import type { DevnetOptions } from '../src/devnet/index.js';
 import { readStream, streamBoxPayloadLength, writeStream } from '../src/pigeonhole/streams.js';
+import { autoWindow } from '../src/pigeonhole/windowSizing.js';
 
 type ChildMessage =
   | { type: 'ready'; config: Config }
@@ -148,12 +149,22 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 }
 
-export async function throughput(): Promise<void> {
-  const warp = env('BENCH_WARP', 20);
-  const boxes = env('BENCH_STREAM_BOXES', 256);
+export interface StreamFigures {
+  profile: 'docker' | 'instant';
+  /** loop time / stream time, per variant. */
+  speedUps: Record<string, number>;
+}
+
+export async function throughput(profile: 'docker' | 'instant' = 'docker'): Promise<StreamFigures> {
+  const warp = profile === 'docker' ? env('BENCH_WARP', 20) : 1;
+  const boxes = env(
+    profile === 'docker' ? 'BENCH_STREAM_BOXES' : 'BENCH_INSTANT_BOXES',
+    profile === 'docker' ? 256 : 64,
+  );
   const ctidh = env('BENCH_CTIDH_MS', 0);
+  const speedUps: Record<string, number> = {};
   const net = await spawnDevnet({
-    profile: 'docker',
+    profile,
     timeWarp: warp,
     ctidhCostMs: ctidh,
     authorityScheme: 'Ed25519',
@@ -164,7 +175,7 @@ export async function throughput(): Promise<void> {
     const payload = new Uint8Array(randomBytes(boxes * per));
     const doc = client.pkiDocument()!;
     console.log(
-      `stream vs per-box loop: docker profile / ${warp}, CTIDH ${ctidh} ms, ${boxes} boxes of ${per} bytes; ` +
+      `stream vs per-box loop: ${profile} profile / ${warp}, CTIDH ${ctidh} ms, ${boxes} boxes of ${per} bytes; ` +
         `LambdaP ${doc.lambdaP}, Mu ${doc.mu}, NrHops ${client.sphinxGeometry.nrHops}`,
     );
     const fresh = () => client.newKeypair(new Uint8Array(randomBytes(32)));
@@ -178,7 +189,12 @@ export async function throughput(): Promise<void> {
       `  per-box loop          write ${seconds(loopW)}, read ${seconds(loopR)}, total ${seconds(loop)}`,
     );
 
+    // The policy of src/pigeonhole/windowSizing.ts, passed explicitly until streams.ts uses it.
+    const tuned = autoWindow(doc, client.sphinxGeometry.nrHops, true);
+    const tunedUnpaced = autoWindow(doc, client.sphinxGeometry.nrHops, false);
     const variants: [string, number, { pacing?: boolean }][] = [
+      [`tuned auto (${tuned}), paced`, tuned, {}],
+      [`tuned auto (${tunedUnpaced}), unpaced`, tunedUnpaced, { pacing: false }],
       ['auto window, paced', 0, {}],
       ['auto window, unpaced', 0, { pacing: false }],
       ['window 8, unpaced', 8, { pacing: false }],
@@ -193,6 +209,7 @@ export async function throughput(): Promise<void> {
       );
       if (!same(r.data, payload)) throw new Error(`${name}: read back different bytes`);
       const ratio = loop / (w + rt);
+      speedUps[name] = ratio;
       console.log(
         `  ${name.padEnd(21)} write ${seconds(w)}, read ${seconds(rt)}, total ${seconds(w + rt)}: ` +
           `${ratio.toFixed(2)}x the loop (write ${(loopW / w).toFixed(2)}x, read ${(loopR / rt).toFixed(2)}x)`,
@@ -202,6 +219,13 @@ export async function throughput(): Promise<void> {
     await client.close();
     await net.stop();
   }
+  const goal = profile === 'docker' ? 2.5 : 1;
+  for (const [name, r] of Object.entries(speedUps)) {
+    console.log(
+      `  goal ${profile === 'docker' ? '>= 2.5x' : 'never slower (>= 1.0x)'}: ${name} ${r.toFixed(2)}x ${r >= goal ? 'met' : 'MISSED'}`,
+    );
+  }
+  return { profile, speedUps };
 }
 
 export async function memory(): Promise<void> {
@@ -311,10 +335,11 @@ export async function memory(): Promise<void> {
   );
 }
 
-export async function run(): Promise<void> {
-  await throughput();
+export async function run(): Promise<StreamFigures[]> {
+  const out = [await throughput('docker')];
   console.log('');
-  await memory();
+  out.push(await throughput('instant'));
+  return out;
 }
 
 if (process.argv[2] === '--devnet-child') {
@@ -323,6 +348,7 @@ if (process.argv[2] === '--devnet-child') {
   console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
   const only = process.argv[2];
   if (only === 'throughput') await throughput();
+  else if (only === 'instant') await throughput('instant');
   else if (only === 'memory') await memory();
   else await run();
   process.exit(0);

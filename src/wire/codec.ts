@@ -4,8 +4,11 @@
  * - Byte strings stay byte strings: `tagUint8Array: false`, otherwise Node tags Uint8Array with 64.
  * - Minimal map headers (`variableMapSize`) so re-encoding Go's bytes is byte-identical.
  * - No records extension: Go cannot decode it.
- * - Decoded byte strings are copied into plain Uint8Array: cbor-x returns Buffer views into the
- *   frame, which would keep large frames alive and break equality with Uint8Array.
+ * - Decoded byte strings are copied into plain Uint8Array: cbor-x would return Buffer views into the
+ *   frame, which would keep large frames alive and break equality with Uint8Array. cbor-x's
+ *   `copyBuffers` does that copy while decoding, so the decoded tree need not be rebuilt.
+ * - "__proto__" keys: cbor-x's decoder renames them ("__proto_"), so decoding never touches a prototype;
+ *   the encoder's input may carry one as an own key (JSON.parse), which stripUndefined keeps.
  * (spec/ecosystem-and-xstate.md §5, spec/wire-protocol.md §1.3)
  */
 import { Decoder, Encoder, type Options } from 'cbor-x';
@@ -19,11 +22,12 @@ const encoder = new Encoder({
   useTag259ForMaps: false,
 } as Options & { useTag259ForMaps?: boolean });
 
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 /** Encode one value. `undefined` object fields are dropped (Go ignores missing keys). */
 export function encodeCbor(value: unknown): Uint8Array {
-  const out = encoder.encode(stripUndefined(value));
+  // Messages built by messages.ts never hold undefined: skip the copy unless something must be dropped.
+  const out = encoder.encode(needsStrip(value, 0) ? stripUndefined(value) : value);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -35,15 +39,70 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   let value: unknown;
   try {
     // decodeMultiple would accept several items; Go's decoder rejects trailing data and so do we.
-    value = decoder.decode(bytes);
+    value = decoder.decode(plainView(bytes));
   } catch (cause) {
     throw new ProtocolError(`malformed CBOR: ${(cause as Error).message}`, { cause });
   }
-  return copyBytes(value, 0);
+  // Replies are plain maps, arrays, scalars and (already copied) byte strings: checking the nesting
+  // limit in place is enough. Anything else (a tagged value, a Date, a Map, a typed array) goes through
+  // the copy that turns it into the same plain shape as before.
+  return isPlain(value, 0) ? value : copyBytes(value, 0);
+}
+
+/**
+ * `bytes` as a plain Uint8Array view (no copy). cbor-x slices byte strings with the input's species,
+ * so a Buffer input would give Buffer byte strings; a Uint8Array input gives Uint8Array ones.
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * True when `value` holds only plain objects, arrays, scalars and plain Uint8Arrays; throws the
+ * nesting ProtocolError where copyBytes would (a container at depth MAX_NESTING). Allocates nothing.
+ */
+function isPlain(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Uint8Array.prototype) return true;
+  if (proto !== Object.prototype && proto !== Array.prototype) return false;
+  if (depth >= MAX_NESTING) throw new ProtocolError(`CBOR nested deeper than ${MAX_NESTING} levels`);
+  if (proto === Array.prototype) {
+    const a = value as unknown[];
+    for (let i = 0; i < a.length; i++) if (!isPlain(a[i], depth + 1)) return false;
+    return true;
+  }
+  const o = value as Record<string, unknown>;
+  // Own keys only: cbor-x builds the object, so nothing enumerable is inherited.
+  for (const k in o) if (!isPlain(o[k], depth + 1)) return false;
+  return true;
 }
 
 /** Go's fxamacker/cbor refuses items nested deeper than this (DecOptions.MaxNestedLevels default). */
 export const MAX_NESTING = 32;
+
+/**
+ * Whether stripUndefined would change what the encoder sees: an undefined field, or anything but
+ * plain objects, arrays, Maps, scalars and byte strings (stripUndefined turns other objects into
+ * plain maps of their own fields). Deeper than any message nests, just copy.
+ */
+function needsStrip(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (isBytes(value)) return false;
+  if (depth >= MAX_NESTING) return true;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) {
+    const a = value as unknown[];
+    for (let i = 0; i < a.length; i++) if (a[i] === undefined || needsStrip(a[i], depth + 1)) return true;
+    return false;
+  }
+  if (proto !== Object.prototype) return true;
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (o[k] === undefined || needsStrip(o[k], depth + 1)) return true;
+  return false;
+}
 
 function stripUndefined(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
