@@ -8,9 +8,9 @@
  * bytes written, and a reader derives the box count as ceil(length / (Max − 4)). An empty payload
  * writes no box (an empty box would be a tombstone).
  *
- * Window: `window` operations in flight at most; 0 = automatic, the bandwidth-delay product of the
- * removed daemon-side stream, ceil(LambdaP / Mu × (2·NrHops − 1)) + 1 from the current PKI document,
- * capped at 15 (below the daemon's per-app queue of 16, so a cancel is never stuck behind a full queue).
+ * Window: `window` operations in flight at most; 0 = automatic, sized from the current PKI document's
+ * send and mixing rates by windowSizing.ts (a closed-queue model of the send slots), capped at 15
+ * (below the daemon's per-app queue of 16, so a cancel is never stuck behind a full queue).
  * Only a box whose own operation fails with a retryable error is tried again (up to `maxAttempts`);
  * lost packets are already retransmitted per box by the daemon's ARQ. By default each further box is
  * admitted after an Exp(mean 1/LambdaP) gap, so couriers see the arrival pattern of ordinary
@@ -24,6 +24,7 @@ import type { PigeonholeGeometry, SphinxGeometry } from '../events.js';
 import type { PkiDocument } from '../pki/document.js';
 import type { EncryptResult, StartResendingParams, StartResendingResult } from '../protocol/types.js';
 import { OP_PARENT, SPAWN_WORK, type SpawnsWork } from '../workSpawner.js';
+import * as sizing from './windowSizing.js';
 import { SIZES } from '../wire/schema.js';
 
 export type { StreamProgress } from '../../actors/window.js';
@@ -66,35 +67,23 @@ export interface StreamOptions {
   inspect?: RunWindowOptions['inspect'];
 }
 
-/** The largest automatic window: one below the daemon's per-app request queue (16). */
-export const MAX_AUTO_WINDOW = 15;
+export { MAX_AUTO_WINDOW } from './windowSizing.js';
 
 /**
- * The automatic window, the bandwidth-delay product of the removed daemon-side stream:
- * ceil(LambdaP / Mu × (2·NrHops − 1)) + 1, capped at MAX_AUTO_WINDOW; 1 when the rates are unusable.
- * Docker (LambdaP 0.001, Mu 0.005, NrHops 5): ceil(0.2 × 9) + 1 = 3.
+ * The automatic window for these rates (src/pigeonhole/windowSizing.ts: the smallest window whose
+ * closed-queue throughput reaches the send-slot rate, capped at 15); 1 when the rates are unusable.
  */
-export function autoWindow(lambdaP: number, mu: number, nrHops: number): number {
-  if (!(lambdaP > 0) || !(mu > 0) || !(nrHops > 0) || !Number.isFinite(lambdaP / mu)) return 1;
-  const w = Math.ceil((lambdaP / mu) * (2 * nrHops - 1) - 1e-9) + 1;
-  return Math.max(1, Math.min(MAX_AUTO_WINDOW, w));
-}
-
-/** Hops of a Sphinx path: the geometry's NrHops, else the layers of the topology + 2 (gateway, service). */
-function hopCount(client: StreamClient, doc: Pick<PkiDocument, 'topology'>): number {
-  const geometry = client.sphinxGeometry as StreamClient['sphinxGeometry'] | undefined;
-  return geometry?.nrHops ?? doc.topology.length + 2;
+export function autoWindow(lambdaP: number, mu: number, nrHops: number, paced = true): number {
+  return sizing.autoWindow({ lambdaP, mu }, nrHops, paced);
 }
 
 /** `window`, or the automatic window for 0. */
-export function resolveWindow(client: StreamClient, window: number): number {
+export function resolveWindow(client: StreamClient, window: number, paced = true): number {
   if (!Number.isSafeInteger(window) || window < 0) {
     throw new InvalidArgumentError('window', `must be a non-negative integer, got ${String(window)}`);
   }
-  if (window > 0) return window;
-  const doc = client.pkiDocument();
-  if (doc === null) return 1;
-  return autoWindow(doc.lambdaP, doc.mu, hopCount(client, doc));
+  const geometry = client.sphinxGeometry as StreamClient['sphinxGeometry'] | undefined;
+  return sizing.resolveAutoWindow(window, client.pkiDocument(), geometry, paced);
 }
 
 function pacingOf(
@@ -103,9 +92,8 @@ function pacingOf(
 ): { pacing: boolean; meanGapMs: number } {
   if (pacing === false) return { pacing: false, meanGapMs: 0 };
   if (typeof pacing === 'object') return { pacing: pacing.meanGapMs > 0, meanGapMs: pacing.meanGapMs };
-  const lambdaP = client.pkiDocument()?.lambdaP ?? 0;
-  // Without a document the daemon cannot send anyway; keep a gap of the docker default (1 s).
-  return { pacing: true, meanGapMs: lambdaP > 0 ? 1 / lambdaP : 1000 };
+  // The daemon's own send rate, as its PKI document advertises it (the devnet's match its profiles).
+  return { pacing: true, meanGapMs: sizing.meanAdmissionGapMs(client.pkiDocument()?.lambdaP) };
 }
 
 /** Destination bytes per box for the stream API: MaxPlaintextPayloadLength − 4. */
@@ -160,7 +148,7 @@ class IndexCursor {
 function windowInput(client: StreamClient, boxCount: number, window: number, options: StreamOptions) {
   return {
     boxCount,
-    window: resolveWindow(client, window),
+    window: resolveWindow(client, window, options.pacing !== false),
     ...pacingOf(client, options.pacing),
     maxAttempts: options.maxAttempts ?? 3,
   };

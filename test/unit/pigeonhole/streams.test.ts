@@ -231,8 +231,9 @@ describe('writeStream and readStream (stand-in client)', () => {
 
 describe('the automatic window', () => {
   it('is the removed stream’s bandwidth-delay product: 3 for docker, capped at 15, 1 without usable rates', () => {
-    expect(autoWindow(0.001, 0.005, 5)).toBe(3);
-    expect(autoWindow(0.001, 0.001, 5)).toBe(10);
+    expect(autoWindow(0.001, 0.005, 5)).toBe(11);
+    expect(autoWindow(0.001, 0.005, 5, false)).toBe(6);
+    expect(autoWindow(0.001, 0.001, 5)).toBe(15);
     expect(autoWindow(0.01, 0.001, 5)).toBe(15);
     expect(autoWindow(0, 0.005, 5)).toBe(1);
     expect(autoWindow(0.001, 0, 5)).toBe(1);
@@ -241,13 +242,14 @@ describe('the automatic window', () => {
 
   it('comes from the client’s PKI document and Sphinx hop count, and is 1 without a document', () => {
     const s = standIn();
-    expect(resolveWindow(s.client, 0)).toBe(3);
+    expect(resolveWindow(s.client, 0)).toBe(11);
+    expect(resolveWindow(s.client, 0, false)).toBe(6);
     expect(resolveWindow(s.client, 7)).toBe(7);
     const noDoc = { ...s.client, pkiDocument: () => null } as unknown as StreamClient;
     expect(resolveWindow(noDoc, 0)).toBe(1);
     // Without a Sphinx geometry the hop count is the topology's layers + 2.
     const noSphinx = { ...s.client, sphinxGeometry: undefined } as unknown as StreamClient;
-    expect(resolveWindow(noSphinx, 0)).toBe(3);
+    expect(resolveWindow(noSphinx, 0)).toBe(11);
   });
 });
 
