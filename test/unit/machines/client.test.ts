@@ -1,203 +1,169 @@
 /**
- * The supervising client machine on its own: a stand-in connection actor (a callback the test
- * drives), real ARQ operation actors. Routing, replay decisions, cancels and supervision.
+ * The supervising client machine with its real work registry and a stand-in connection actor (a
+ * callback the test drives): link and mixnet as states, routing by query id, waiting while the link
+ * is down, resume vs replay, close, and operations kept out of the machine's snapshot.
  */
 import { describe, expect, it } from 'vitest';
-import { type AnyActorRef, createActor, fromCallback, setup } from 'xstate';
-import type { ArqInput, arqMachine } from '../../../machines/arq.js';
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { registryLogic } from '../../../actors/registry.js';
+import type { ArqInput } from '../../../machines/arq.js';
 import { type ClientEmitted, clientMachine } from '../../../machines/client.js';
 import type { ConnectionCommand, ConnectionReport } from '../../../machines/connection.js';
+import type { WorkStats } from '../../../machines/registry.js';
+import { silentLogger } from '../../../src/logger.js';
+import type { ArqOutput } from '../../../src/protocol/outcome.js';
+import type { Result } from '../../../src/protocol/result.js';
 import type { DecodedResponse } from '../../../src/wire/index.js';
 
 const qid = (n: number) => new Uint8Array(16).fill(n);
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-function start(options: { arq?: typeof arqMachine } = {}) {
+function start() {
+  const sent: Uint8Array[] = [];
   const commands: ConnectionCommand[] = [];
   let report: (r: ConnectionReport) => void = () => {};
   const connection = fromCallback<ConnectionCommand>(({ sendBack, receive }) => {
     report = sendBack as (r: ConnectionReport) => void;
-    receive((c) => commands.push(c));
+    receive((c) => (c.type === 'connection.send' ? sent.push(c.bytes) : commands.push(c)));
   });
-  const machine = clientMachine.provide({
-    actors: { connection: connection as never, ...(options.arq ? { arq: options.arq as never } : {}) },
-  });
-  const actor = createActor(machine, {
-    systemId: 'client',
-    input: { connection: { dial: { type: 'tcp', address: 'x:1' }, clientToken: qid(0) } },
-  });
+  let stats: () => WorkStats = () => ({ requests: 0, operations: 0, streams: 0, waiting: 0, surbReplies: 0 });
+  const clock = new SimulatedClock();
+  const actor = createActor(
+    clientMachine.provide({ actors: { connection: connection as never, registry: registryLogic } }),
+    {
+      systemId: 'client',
+      clock,
+      input: {
+        connection: { dial: { type: 'tcp', address: 'x:1' }, clientToken: qid(0) },
+        registry: { clock, failFast: false, queueLimit: 100, logger: silentLogger, exposeStats: (r) => (stats = r) },
+      },
+    },
+  );
   const emitted: ClientEmitted[] = [];
   actor.on('*', (e) => void emitted.push(e as ClientEmitted));
-  const errors: unknown[] = [];
-  actor.subscribe({ error: (e) => void errors.push(e) });
   actor.start();
+  const registry = () => actor.system.get('registry')!;
   const ready = (replay = false) =>
-    report({
-      type: 'connection.ready',
-      instanceToken: qid(1),
-      appId: qid(2),
-      resumed: !replay,
-      replay,
-      first: false,
-    });
-  const message = (m: DecodedResponse) => report({ type: 'connection.message', message: m });
+    report({ type: 'connection.ready', instanceToken: qid(1), appId: qid(2), resumed: !replay, replay, first: false });
+  const status = (connected: boolean): DecodedResponse =>
+    ({ key: 'connection_status_event', body: { is_connected: connected } }) as DecodedResponse;
   const op = (n: number): ArqInput => ({
     queryId: hexOf(qid(n)),
     kind: 'encryptedMessage',
     request: new Uint8Array([n]),
     cancelKey: `key${n}`,
   });
-  return { actor, commands, emitted, errors, report: (r: ConnectionReport) => report(r), ready, message, op };
+  const outcomes: Array<Result<ArqOutput>> = [];
+  const startOp = (n: number) =>
+    registry().send({ type: 'registry.startOp', op: op(n), respond: (r: Result<ArqOutput>) => outcomes.push(r) });
+  const reply = (n: number, code = 0) =>
+    report({
+      type: 'connection.message',
+      message: {
+        key: 'start_resending_encrypted_message_reply',
+        body: { query_id: qid(n), error_code: code },
+      } as DecodedResponse,
+    });
+  return {
+    actor,
+    sent,
+    commands,
+    emitted,
+    outcomes,
+    report: (r: ConnectionReport) => report(r),
+    ready,
+    status,
+    startOp,
+    reply,
+    stats: () => stats(),
+  };
 }
 
-const opState = (actor: AnyActorRef, n: number) =>
-  (actor.system.get(`op:${hexOf(qid(n))}`)?.getSnapshot() as { value: unknown } | undefined)?.value;
+const link = (t: ReturnType<typeof start>) => (t.actor.getSnapshot().value as { live: { link: string } }).live.link;
+const mixnet = (t: ReturnType<typeof start>) =>
+  (t.actor.getSnapshot().value as { live: { mixnet: string } }).live.mixnet;
 
 describe('client machine', () => {
-  it('refuses to start an operation or send a request before the session is ready', () => {
+  it('keeps the link and the mixnet as states of their own regions', () => {
     const t = start();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.actor.send({ type: 'client.request', queryId: 'aa', bytes: new Uint8Array([1]) });
-    expect(t.emitted).toEqual([
-      { type: 'unsent', queryId: hexOf(qid(1)) },
-      { type: 'unsent', queryId: 'aa' },
-    ]);
-    expect(t.commands).toEqual([]);
+    expect(link(t)).toBe('connecting');
+    t.report({ type: 'connection.message', message: t.status(true) });
+    expect(mixnet(t)).toBe('connected');
+    t.ready();
+    expect(link(t)).toBe('ready');
+    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
+    expect(link(t)).toBe('down');
+    expect(mixnet(t)).toBe('offline');
+    t.ready();
+    t.report({ type: 'connection.lost', graceful: true, error: undefined, requested: true });
+    expect(link(t)).toBe('disconnected');
   });
 
-  it('spawns each operation as op:<query id>, transmits it, and routes its reply by query id', () => {
+  it('routes a reply to the operation that owns its query id, and forgets the operation once settled', () => {
     const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.actor.send({ type: 'client.startOp', op: t.op(2) });
-    expect(t.commands).toEqual([
-      { type: 'connection.send', bytes: new Uint8Array([1]) },
-      { type: 'connection.send', bytes: new Uint8Array([2]) },
-    ]);
-    t.message({ key: 'start_resending_encrypted_message_reply', body: { query_id: qid(2), error_code: 0 } });
-    expect(opState(t.actor, 2)).toBeUndefined();
-    expect(opState(t.actor, 1)).toBe('awaiting');
-    expect(t.emitted.at(-1)).toMatchObject({
-      type: 'settled',
-      queryId: hexOf(qid(2)),
-      output: { outcome: 'done' },
-    });
-    expect(Object.keys(t.actor.getSnapshot().context.ops)).toEqual([hexOf(qid(1))]);
+    t.startOp(1);
+    t.startOp(2);
+    expect(t.sent.map((b) => b[0])).toEqual([1, 2]);
+    t.reply(2);
+    expect(t.outcomes).toEqual([{ ok: true, value: { outcome: 'done', reply: { query_id: qid(2), error_code: 0 } } }]);
+    expect(t.stats().operations).toBe(1);
   });
 
-  it('emits replies that no operation owns, and events, for the facade', () => {
+  it('holds an operation started while the link is down and sends it once the session is back', () => {
     const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
-    const reply: DecodedResponse = { key: 'new_keypair_reply', body: { query_id: qid(9), error_code: 0 } };
-    t.message(reply);
-    t.message({ key: 'connection_status_event', body: { is_connected: true } });
-    expect(t.emitted.filter((e) => e.type === 'message')).toEqual([
-      { type: 'message', message: reply },
-      { type: 'message', message: { key: 'connection_status_event', body: { is_connected: true } } },
-    ]);
-    expect(t.actor.getSnapshot().context.mixnetConnected).toBe(true);
+    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
+    t.startOp(1);
+    expect(t.sent).toEqual([]);
+    expect(t.stats().waiting).toBe(1);
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.ready();
+    expect(t.sent.map((b) => b[0])).toEqual([1]);
+    expect(t.stats().waiting).toBe(0);
   });
 
-  it('pauses operations when the socket goes, then resumes or replays them as the connection says', () => {
+  it('replays in-flight operations byte for byte on a new daemon instance, and resumes them on the same one', () => {
     const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.report({ type: 'connection.lost', graceful: false, error: new Error('x'), requested: false });
-    expect(opState(t.actor, 1)).toBe('paused');
-    expect(t.actor.getSnapshot().context.link).toBe('down');
+    t.startOp(1);
+    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
     t.ready(false);
-    expect(opState(t.actor, 1)).toBe('awaiting');
-    expect(t.commands.filter((c) => c.type === 'connection.send')).toHaveLength(1);
+    expect(t.sent.map((b) => b[0])).toEqual([1]);
     t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
     t.ready(true);
-    expect(t.commands.filter((c) => c.type === 'connection.send')).toHaveLength(2);
-    expect(
-      t.emitted.filter((e) => e.type === 'linkReady').map((e) => (e as { replayed: number }).replayed),
-    ).toEqual([0, 0, 1]);
+    expect(t.sent.map((b) => b[0])).toEqual([1, 1]);
+    expect(t.emitted.filter((e) => e.type === 'linkReady').map((e) => (e as { replayed: number }).replayed)).toEqual([
+      0, 0, 1,
+    ]);
   });
 
-  it('a cancel goes to the daemon when the socket is up; its reply acknowledges the operation', () => {
+  it('close ends every operation as closed and sends thin_close through the connection', () => {
     const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.actor.send({
-      type: 'client.cancelOp',
-      cancelKey: 'key1',
-      request: { queryId: hexOf(qid(5)), bytes: new Uint8Array([5]) },
-    });
-    expect(opState(t.actor, 1)).toBe('cancelling');
-    expect(t.commands.at(-1)).toEqual({ type: 'connection.send', bytes: new Uint8Array([5]) });
-    t.message({ key: 'cancel_resending_encrypted_message_reply', body: { query_id: qid(5), error_code: 0 } });
-    // The cancel's own reply goes to the facade (it settles the cancel call) ...
-    expect(t.emitted).toContainEqual(
-      expect.objectContaining({
-        type: 'message',
-        message: expect.objectContaining({ key: 'cancel_resending_encrypted_message_reply' }),
-      }),
-    );
-    // ... and acknowledges the operation.
-    expect(t.emitted.find((e) => e.type === 'settled')).toMatchObject({ output: { outcome: 'cancelled' } });
-    expect(t.actor.getSnapshot().context.cancels).toEqual({});
-  });
-
-  it('a cancel while the socket is down drops local tracking and reports the cancel request unsent', () => {
-    const t = start();
-    t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.report({ type: 'connection.lost', graceful: true, error: undefined, requested: false });
-    t.actor.send({
-      type: 'client.cancelOp',
-      cancelKey: 'key1',
-      request: { queryId: 'cc', bytes: new Uint8Array([5]) },
-    });
-    expect(t.emitted).toContainEqual({ type: 'unsent', queryId: 'cc' });
-    expect(t.emitted.find((e) => e.type === 'settled')).toMatchObject({ output: { outcome: 'cancelled' } });
-    expect(t.actor.getSnapshot().context.ops).toEqual({});
-  });
-
-  it('abandons every operation when the connection gives up for good', () => {
-    const t = start();
-    t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
-    t.report({ type: 'connection.failed', error: new Error('refused') });
-    expect(t.emitted.find((e) => e.type === 'settled')).toMatchObject({ output: { outcome: 'abandoned' } });
-    expect(t.emitted).toContainEqual({ type: 'linkFailed', error: new Error('refused') });
-  });
-
-  it('close tells every operation and the connection; nothing new starts meanwhile', () => {
-    const t = start();
-    t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
+    t.startOp(1);
     t.actor.send({ type: 'client.close' });
-    expect(t.commands.at(-1)).toEqual({ type: 'connection.close' });
-    expect(t.emitted.find((e) => e.type === 'settled')).toMatchObject({ output: { outcome: 'closed' } });
-    t.actor.send({ type: 'client.startOp', op: t.op(2) });
-    expect(t.emitted.at(-1)).toEqual({ type: 'unsent', queryId: hexOf(qid(2)) });
+    expect(t.outcomes).toEqual([{ ok: true, value: { outcome: 'closed' } }]);
+    expect(t.commands.map((c) => c.type)).toContain('connection.close');
   });
 
-  it('an operation actor that throws is contained: the root stays active and the caller learns of it', () => {
-    const crashing = setup({ types: {} as { input: ArqInput } }).createMachine({
-      on: {
-        'op.reply': {
-          actions: () => {
-            throw new Error('bug in an operation');
-          },
-        },
-      },
-    }) as unknown as typeof arqMachine;
-    const t = start({ arq: crashing });
+  it('keeps thousands of operations out of its own snapshot: its children are the connection and the registry', () => {
+    const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
-    t.actor.send({ type: 'client.startOp', op: t.op(1) });
-    t.message({ key: 'start_resending_encrypted_message_reply', body: { query_id: qid(1), error_code: 0 } });
-    expect(t.actor.getSnapshot().status).toBe('active');
-    expect(t.errors).toEqual([]);
-    expect(t.emitted).toContainEqual(
-      expect.objectContaining({ type: 'actorError', actorId: `op:${hexOf(qid(1))}` }),
-    );
-    expect(t.emitted.find((e) => e.type === 'settled')).toMatchObject({ output: { outcome: 'abandoned' } });
-    // The root keeps working.
-    t.actor.send({ type: 'client.request', queryId: 'ab', bytes: new Uint8Array([7]) });
-    expect(t.commands.at(-1)).toEqual({ type: 'connection.send', bytes: new Uint8Array([7]) });
+    for (let n = 0; n < 2000; n++) {
+      t.actor.system.get('registry')!.send({
+        type: 'registry.startOp',
+        op: { queryId: `q${n}`, kind: 'encryptedMessage', request: new Uint8Array([1]), cancelKey: `k${n}` },
+        respond: () => {},
+      });
+    }
+    expect(t.stats().operations).toBe(2000);
+    expect(Object.keys(t.actor.getSnapshot().children).sort()).toEqual(['connection', 'registry']);
+    expect(t.actor.system.get('op:q1999')).toBeDefined();
   });
 });
