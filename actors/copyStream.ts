@@ -22,28 +22,29 @@ import type { ThinClient } from '../src/client.js';
 import { blake2b256 } from '../src/crypto/hash.js';
 import { CopyCommandFailedError } from '../src/errors.js';
 import { redactInspection } from '../src/inspect.js';
-import { SPAWN_WORK, type SpawnsWork } from '../src/workSpawner.js';
-import { inspectSubtree } from './inspectSubtree.js';
 import {
   type CheckpointStore,
   discardCopy,
   saveCopyCheckpoint,
   saveCopyJob,
 } from '../src/pigeonhole/checkpoint.js';
+import { SPAWN_WORK, type SpawnsWork } from '../src/workSpawner.js';
+import { inspectSubtree } from './inspectSubtree.js';
 
 /** The part of ThinClient (API.md) a copy stream uses. */
-export type CopyClient = SpawnsWork & Pick<
-  ThinClient,
-  | 'newKeypair'
-  | 'encryptWrite'
-  | 'startResendingEncryptedMessage'
-  | 'cancelResendingEncryptedMessage'
-  | 'startResendingCopyCommand'
-  | 'cancelResendingCopyCommand'
-  | 'createCourierEnvelopesFromPayload'
-  | 'createCourierEnvelopesFromMultiPayload'
-  | 'createCourierEnvelopesFromTombstoneRange'
->;
+export type CopyClient = SpawnsWork &
+  Pick<
+    ThinClient,
+    | 'newKeypair'
+    | 'encryptWrite'
+    | 'startResendingEncryptedMessage'
+    | 'cancelResendingEncryptedMessage'
+    | 'startResendingCopyCommand'
+    | 'cancelResendingCopyCommand'
+    | 'createCourierEnvelopesFromPayload'
+    | 'createCourierEnvelopesFromMultiPayload'
+    | 'createCourierEnvelopesFromTombstoneRange'
+  >;
 
 export interface CopyActorsOptions {
   /** Pin the courier that executes the copy command (otherwise the daemon picks one at random). */

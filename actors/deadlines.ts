@@ -14,10 +14,13 @@ export class Deadlines {
   /** Calls `onExpiry` after `ms` unless cleared first; Infinity sets no deadline. */
   set(key: string, ms: number, onExpiry: () => void): void {
     if (!Number.isFinite(ms)) return;
-    const id = this.clock.setTimeout(() => {
-      this.timers.delete(key);
-      onExpiry();
-    }, Math.min(MAX_DELAY, Math.max(0, ms)));
+    const id = this.clock.setTimeout(
+      () => {
+        this.timers.delete(key);
+        onExpiry();
+      },
+      Math.min(MAX_DELAY, Math.max(0, ms)),
+    );
     this.timers.set(key, id);
   }
 

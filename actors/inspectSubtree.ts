@@ -7,7 +7,8 @@ import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import { redactInspection } from '../src/inspect.js';
 
 const descendsFrom = (ref: AnyActorRef | undefined, root: AnyActorRef): boolean => {
-  for (let r = ref; r; r = (r as AnyActorRef & { _parent?: AnyActorRef })._parent) if (r === root) return true;
+  for (let r = ref; r; r = (r as AnyActorRef & { _parent?: AnyActorRef })._parent)
+    if (r === root) return true;
   return false;
 };
 

@@ -17,17 +17,12 @@
  */
 import { type AnyActorRef, createActor, fromCallback } from 'xstate';
 import { type ArqInput, arqMachine } from '../machines/arq.js';
+import type { RegistryCommand, RegistryEvent, RegistryInput, RegistryReport } from '../machines/registry.js';
 import { ClientClosedError, ConnectionLostError, NotConnectedError, TimeoutError } from '../src/errors.js';
+import { hex, type LocalRequest, settleLocal } from '../src/protocol/index.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
 import { fail, ok, type Respond } from '../src/protocol/result.js';
-import { hex, settleLocal, type LocalRequest } from '../src/protocol/index.js';
 import type { DecodedResponse } from '../src/wire/index.js';
-import {
-  type RegistryCommand,
-  type RegistryEvent,
-  type RegistryInput,
-  type RegistryReport,
-} from '../machines/registry.js';
 import { Deadlines } from './deadlines.js';
 
 type Link = 'connecting' | 'ready' | 'down' | 'disconnected' | 'failed' | 'closed';
@@ -72,326 +67,401 @@ export function replyQueryId(message: DecodedResponse): string | undefined {
   return id ? hex(id) : undefined;
 }
 
-export const registryLogic = fromCallback<RegistryEvent, RegistryInput, RegistryReport>(({ input, self, system, sendBack, receive }) => {
-  const { logger } = input;
-  let link: Link = 'connecting';
-  let mixnet = false;
-  const locals = new Map<string, LocalEntry>();
-  const ops = new Map<string, OpEntry>();
-  /** cancel key → query ids of the operations it stops (usually one). */
-  const byCancelKey = new Map<string, Set<string>>();
-  const cancels = new Map<string, { cancelKey: string; respond: Respond<void> }>();
-  const surbs = new Map<string, Respond<unknown>>();
-  const works = new Map<string, { actor: AnyActorRef; respond: Respond<unknown> }>();
-  const deadlines = new Deadlines(input.clock);
-  let held = 0;
-  input.exposeStats?.(() => ({
-    requests: locals.size,
-    operations: ops.size,
-    streams: works.size,
-    waiting: held,
-    surbReplies: surbs.size,
-  }));
+export const registryLogic = fromCallback<RegistryEvent, RegistryInput, RegistryReport>(
+  ({ input, self, system, sendBack, receive }) => {
+    const { logger } = input;
+    let link: Link = 'connecting';
+    let mixnet = false;
+    const locals = new Map<string, LocalEntry>();
+    const ops = new Map<string, OpEntry>();
+    /** cancel key → query ids of the operations it stops (usually one). */
+    const byCancelKey = new Map<string, Set<string>>();
+    const cancels = new Map<string, { cancelKey: string; respond: Respond<void> }>();
+    const surbs = new Map<string, Respond<unknown>>();
+    const works = new Map<string, { actor: AnyActorRef; respond: Respond<unknown> }>();
+    const deadlines = new Deadlines(input.clock);
+    let held = 0;
+    input.exposeStats?.(() => ({
+      requests: locals.size,
+      operations: ops.size,
+      streams: works.size,
+      waiting: held,
+      surbReplies: surbs.size,
+    }));
 
-  const transmit = (bytes: Uint8Array) => system.get('connection')?.send({ type: 'connection.send', bytes });
+    const transmit = (bytes: Uint8Array) =>
+      system.get('connection')?.send({ type: 'connection.send', bytes });
 
-  /** Why work cannot start now, or undefined when it may (sent now, or held for the connection). */
-  function refusal(needsMixnet: boolean): Error | undefined {
-    switch (link) {
-      case 'closed':
-        return new ClientClosedError();
-      case 'failed':
-        return new ConnectionLostError('gave up reconnecting to the daemon');
-      case 'disconnected':
-        return new NotConnectedError('disconnected from the daemon (call reconnect())');
-      case 'ready':
-        return needsMixnet && !mixnet ? new NotConnectedError('the daemon is not connected to the mixnet') : undefined;
-      default:
-        if (input.failFast) return new NotConnectedError('not connected to the daemon (reconnecting)');
-        if (held >= input.queueLimit)
-          return new NotConnectedError(`not connected to the daemon, and ${held} requests are already waiting`);
-        return undefined;
+    /** Why work cannot start now, or undefined when it may (sent now, or held for the connection). */
+    function refusal(needsMixnet: boolean): Error | undefined {
+      switch (link) {
+        case 'closed':
+          return new ClientClosedError();
+        case 'failed':
+          return new ConnectionLostError('gave up reconnecting to the daemon');
+        case 'disconnected':
+          return new NotConnectedError('disconnected from the daemon (call reconnect())');
+        case 'ready':
+          return needsMixnet && !mixnet
+            ? new NotConnectedError('the daemon is not connected to the mixnet')
+            : undefined;
+        default:
+          if (input.failFast) return new NotConnectedError('not connected to the daemon (reconnecting)');
+          if (held >= input.queueLimit)
+            return new NotConnectedError(
+              `not connected to the daemon, and ${held} requests are already waiting`,
+            );
+          return undefined;
+      }
     }
-  }
 
-  // ---- local requests ----
+    // ---- local requests ----
 
-  function settleLocalEntry(queryId: string, entry: LocalEntry, result: Parameters<Respond<unknown>>[0]) {
-    locals.delete(queryId);
-    deadlines.clear(queryId);
-    if (!entry.sent) held--;
-    entry.respond(result);
-  }
+    function settleLocalEntry(queryId: string, entry: LocalEntry, result: Parameters<Respond<unknown>>[0]) {
+      locals.delete(queryId);
+      deadlines.clear(queryId);
+      if (!entry.sent) held--;
+      entry.respond(result);
+    }
 
-  function startLocal(c: Extract<RegistryCommand, { type: 'registry.request' }>) {
-    const refused = refusal(false);
-    if (refused) return c.respond(fail(refused));
-    const entry: LocalEntry = { bytes: c.bytes, request: c.request, respond: c.respond, sent: link === 'ready' };
-    locals.set(c.queryId, entry);
-    if (entry.sent) transmit(c.bytes);
-    else held++;
-    deadlines.set(c.queryId, c.timeoutMs, () => {
-      const e = locals.get(c.queryId);
-      if (e) settleLocalEntry(c.queryId, e, fail(new TimeoutError(`${c.request.key}: no reply within ${c.timeoutMs} ms`)));
-    });
-  }
+    function startLocal(c: Extract<RegistryCommand, { type: 'registry.request' }>) {
+      const refused = refusal(false);
+      if (refused) {
+        c.respond(fail(refused));
+        return;
+      }
+      const entry: LocalEntry = {
+        bytes: c.bytes,
+        request: c.request,
+        respond: c.respond,
+        sent: link === 'ready',
+      };
+      locals.set(c.queryId, entry);
+      if (entry.sent) transmit(c.bytes);
+      else held++;
+      deadlines.set(c.queryId, c.timeoutMs, () => {
+        const e = locals.get(c.queryId);
+        if (e)
+          settleLocalEntry(
+            c.queryId,
+            e,
+            fail(new TimeoutError(`${c.request.key}: no reply within ${c.timeoutMs} ms`)),
+          );
+      });
+    }
 
-  // ---- ARQ operations ----
+    // ---- ARQ operations ----
 
-  function createOp(queryId: string, entry: OpEntry) {
-    const actor = createActor(arqMachine, {
-      parent: entry.parent ?? self,
-      id: OP_PREFIX + queryId,
-      systemId: OP_PREFIX + queryId,
-      input: entry.input,
-    });
-    if (!entry.actor) held--;
-    entry.actor = actor;
-    actor.subscribe({
-      complete: () => settleOp(queryId, actor.getSnapshot().output as ArqOutput),
-      error: (error) => {
-        logger.error({ actor: OP_PREFIX + queryId, err: String(error) }, 'operation actor failed');
-        settleOp(queryId, { outcome: 'abandoned', error: error instanceof Error ? error : new Error(String(error)) });
-      },
-    });
-    actor.start();
-  }
+    function createOp(queryId: string, entry: OpEntry) {
+      const actor = createActor(arqMachine, {
+        parent: entry.parent ?? self,
+        id: OP_PREFIX + queryId,
+        systemId: OP_PREFIX + queryId,
+        input: entry.input,
+      });
+      if (!entry.actor) held--;
+      entry.actor = actor;
+      actor.subscribe({
+        complete: () => settleOp(queryId, actor.getSnapshot().output as ArqOutput),
+        error: (error) => {
+          logger.error({ actor: OP_PREFIX + queryId, err: String(error) }, 'operation actor failed');
+          settleOp(queryId, {
+            outcome: 'abandoned',
+            error: error instanceof Error ? error : new Error(String(error)),
+          });
+        },
+      });
+      actor.start();
+    }
 
-  function settleOp(queryId: string, output: ArqOutput) {
-    const entry = ops.get(queryId);
-    if (!entry) return;
-    ops.delete(queryId);
-    if (!entry.actor) held--;
-    const keyed = byCancelKey.get(entry.input.cancelKey);
-    keyed?.delete(queryId);
-    if (keyed?.size === 0) byCancelKey.delete(entry.input.cancelKey);
-    entry.respond(ok(output));
-  }
+    function settleOp(queryId: string, output: ArqOutput) {
+      const entry = ops.get(queryId);
+      if (!entry) return;
+      ops.delete(queryId);
+      if (!entry.actor) held--;
+      const keyed = byCancelKey.get(entry.input.cancelKey);
+      keyed?.delete(queryId);
+      if (keyed?.size === 0) byCancelKey.delete(entry.input.cancelKey);
+      entry.respond(ok(output));
+    }
 
-  function startOp(c: Extract<RegistryCommand, { type: 'registry.startOp' }>) {
-    const refused = refusal(true);
-    if (refused) return c.respond(fail(refused));
-    const queryId = c.op.queryId;
-    if (ops.has(queryId)) return c.respond(fail(new Error(`duplicate query id ${queryId}`)));
-    const entry: OpEntry = { input: c.op, parent: c.parent, respond: c.respond, actor: undefined };
-    ops.set(queryId, entry);
-    let keyed = byCancelKey.get(c.op.cancelKey);
-    if (!keyed) byCancelKey.set(c.op.cancelKey, (keyed = new Set()));
-    keyed.add(queryId);
-    held++;
-    if (link === 'ready') createOp(queryId, entry);
-  }
+    function startOp(c: Extract<RegistryCommand, { type: 'registry.startOp' }>) {
+      const refused = refusal(true);
+      if (refused) {
+        c.respond(fail(refused));
+        return;
+      }
+      const queryId = c.op.queryId;
+      if (ops.has(queryId)) {
+        c.respond(fail(new Error(`duplicate query id ${queryId}`)));
+        return;
+      }
+      const entry: OpEntry = { input: c.op, parent: c.parent, respond: c.respond, actor: undefined };
+      ops.set(queryId, entry);
+      let keyed = byCancelKey.get(c.op.cancelKey);
+      if (!keyed) {
+        keyed = new Set();
+        byCancelKey.set(c.op.cancelKey, keyed);
+      }
+      keyed.add(queryId);
+      held++;
+      if (link === 'ready') createOp(queryId, entry);
+    }
 
-  function cancel(c: Extract<RegistryCommand, { type: 'registry.cancel' }>) {
-    if (link === 'closed') return c.respond(fail(new ClientClosedError()));
-    const sent = link === 'ready';
-    if (sent) {
-      cancels.set(c.queryId, { cancelKey: c.cancelKey, respond: c.respond });
+    function cancel(c: Extract<RegistryCommand, { type: 'registry.cancel' }>) {
+      if (link === 'closed') {
+        c.respond(fail(new ClientClosedError()));
+        return;
+      }
+      const sent = link === 'ready';
+      if (sent) {
+        cancels.set(c.queryId, { cancelKey: c.cancelKey, respond: c.respond });
+        transmit(c.bytes);
+      }
+      for (const queryId of [...(byCancelKey.get(c.cancelKey) ?? [])]) {
+        const entry = ops.get(queryId)!;
+        if (entry.actor) entry.actor.send({ type: 'op.cancel', sent });
+        else settleOp(queryId, { outcome: 'cancelled' });
+      }
+      // Nothing reaches a daemon we are not connected to: dropping local tracking is the whole cancel.
+      if (!sent) c.respond(ok(undefined));
+    }
+
+    function onCancelReply(queryId: string) {
+      const pending = cancels.get(queryId);
+      if (!pending) return;
+      cancels.delete(queryId);
+      for (const id of byCancelKey.get(pending.cancelKey) ?? [])
+        ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
+      pending.respond(ok(undefined));
+    }
+
+    // ---- messaging, streams ----
+
+    function send(c: Extract<RegistryCommand, { type: 'registry.send' }>) {
+      const refused = refusal(true) ?? (link === 'ready' ? undefined : new NotConnectedError());
+      if (refused) {
+        c.respond(fail(refused));
+        return;
+      }
+      if (c.surb) {
+        const id = c.surb.id;
+        surbs.set(id, c.respond);
+        deadlines.set(`surb:${id}`, c.surb.timeoutMs, () =>
+          settleSurb(id, fail(new TimeoutError(`no reply within ${c.surb!.timeoutMs} ms`))),
+        );
+      }
       transmit(c.bytes);
+      if (!c.surb) c.respond(ok(undefined));
     }
-    for (const queryId of [...(byCancelKey.get(c.cancelKey) ?? [])]) {
-      const entry = ops.get(queryId)!;
-      if (entry.actor) entry.actor.send({ type: 'op.cancel', sent });
-      else settleOp(queryId, { outcome: 'cancelled' });
+
+    function settleSurb(id: string, result: Parameters<Respond<unknown>>[0]) {
+      const respond = surbs.get(id);
+      if (!respond) return;
+      surbs.delete(id);
+      deadlines.clear(`surb:${id}`);
+      respond(result);
     }
-    // Nothing reaches a daemon we are not connected to: dropping local tracking is the whole cancel.
-    if (!sent) c.respond(ok(undefined));
-  }
 
-  function onCancelReply(queryId: string) {
-    const pending = cancels.get(queryId);
-    if (!pending) return;
-    cancels.delete(queryId);
-    for (const id of byCancelKey.get(pending.cancelKey) ?? []) ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
-    pending.respond(ok(undefined));
-  }
-
-  // ---- messaging, streams ----
-
-  function send(c: Extract<RegistryCommand, { type: 'registry.send' }>) {
-    const refused = refusal(true) ?? (link === 'ready' ? undefined : new NotConnectedError());
-    if (refused) return c.respond(fail(refused));
-    if (c.surb) {
-      const id = c.surb.id;
-      surbs.set(id, c.respond);
-      deadlines.set(`surb:${id}`, c.surb.timeoutMs, () =>
-        settleSurb(id, fail(new TimeoutError(`no reply within ${c.surb!.timeoutMs} ms`))),
-      );
+    function failSurbs(error: Error) {
+      for (const id of [...surbs.keys()]) settleSurb(id, fail(error));
     }
-    transmit(c.bytes);
-    if (!c.surb) c.respond(ok(undefined));
-  }
 
-  function settleSurb(id: string, result: Parameters<Respond<unknown>>[0]) {
-    const respond = surbs.get(id);
-    if (!respond) return;
-    surbs.delete(id);
-    deadlines.clear(`surb:${id}`);
-    respond(result);
-  }
-
-  function failSurbs(error: Error) {
-    for (const id of [...surbs.keys()]) settleSurb(id, fail(error));
-  }
-
-  function spawn(c: Extract<RegistryCommand, { type: 'registry.spawn' }>) {
-    if (link === 'closed') return c.respond(fail(new ClientClosedError()));
-    if (works.has(c.systemId) || system.get(c.systemId)) {
-      return c.respond(fail(new Error(`an actor with system id ${c.systemId} is already running`)));
+    function spawn(c: Extract<RegistryCommand, { type: 'registry.spawn' }>) {
+      if (link === 'closed') {
+        c.respond(fail(new ClientClosedError()));
+        return;
+      }
+      if (works.has(c.systemId) || system.get(c.systemId)) {
+        c.respond(fail(new Error(`an actor with system id ${c.systemId} is already running`)));
+        return;
+      }
+      const actor = createActor(c.logic, {
+        parent: self,
+        id: c.systemId,
+        systemId: c.systemId,
+        input: c.input,
+      });
+      works.set(c.systemId, { actor, respond: c.respond });
+      const settle = (result: Parameters<Respond<unknown>>[0]) => {
+        if (works.get(c.systemId)?.actor !== actor) return;
+        works.delete(c.systemId);
+        c.respond(result);
+      };
+      actor.subscribe({
+        complete: () => settle(ok(actor.getSnapshot().output)),
+        error: (error) => settle(fail(error instanceof Error ? error : new Error(String(error)))),
+      });
+      c.attach?.(actor);
+      actor.start();
     }
-    const actor = createActor(c.logic, { parent: self, id: c.systemId, systemId: c.systemId, input: c.input });
-    works.set(c.systemId, { actor, respond: c.respond });
-    const settle = (result: Parameters<Respond<unknown>>[0]) => {
-      if (works.get(c.systemId)?.actor !== actor) return;
-      works.delete(c.systemId);
-      c.respond(result);
-    };
-    actor.subscribe({
-      complete: () => settle(ok(actor.getSnapshot().output)),
-      error: (error) => settle(fail(error instanceof Error ? error : new Error(String(error)))),
+
+    // ---- the link ----
+
+    function onReady(replay: boolean, resumed: boolean) {
+      link = 'ready';
+      if (!resumed)
+        failSurbs(new ConnectionLostError('the daemon lost the session; the reply will not arrive'));
+      let replayed = 0;
+      for (const [queryId, entry] of ops) {
+        if (!entry.actor) {
+          if (mixnet) createOp(queryId, entry);
+          else
+            settleOp(queryId, {
+              outcome: 'abandoned',
+              error: new NotConnectedError('the daemon is not connected to the mixnet'),
+            });
+          continue;
+        }
+        entry.actor.send({ type: replay ? 'op.replay' : 'op.resume' });
+        if (replay) replayed++;
+      }
+      for (const entry of locals.values()) {
+        if (entry.sent) continue;
+        entry.sent = true;
+        held--;
+        transmit(entry.bytes);
+      }
+      sendBack({ type: 'registry.ready', replayed });
+    }
+
+    function onLost(requested: boolean) {
+      link = requested ? 'disconnected' : 'down';
+      mixnet = false;
+      for (const entry of ops.values()) entry.actor?.send({ type: 'op.pause' });
+      // A cancel whose reply can no longer come has done what it could.
+      for (const [id, c] of cancels) {
+        cancels.delete(id);
+        c.respond(ok(undefined));
+      }
+      for (const [queryId, entry] of locals) {
+        if (requested) {
+          settleLocalEntry(queryId, entry, fail(new ConnectionLostError('disconnected from the daemon')));
+        } else if (entry.sent) {
+          // Re-sent with the same bytes once the session is back (side-effect free at the daemon).
+          entry.sent = false;
+          held++;
+        }
+      }
+    }
+
+    function failEverything(error: Error, outcome: 'closed' | 'abandoned') {
+      for (const [queryId, entry] of locals) settleLocalEntry(queryId, entry, fail(error));
+      for (const [queryId, entry] of ops) {
+        if (entry.actor)
+          entry.actor.send(outcome === 'closed' ? { type: 'op.close' } : { type: 'op.abandon', error });
+        else
+          settleOp(queryId, outcome === 'closed' ? { outcome: 'closed' } : { outcome: 'abandoned', error });
+      }
+      for (const [id, c] of cancels) {
+        cancels.delete(id);
+        c.respond(ok(undefined));
+      }
+      failSurbs(error);
+      for (const [id, work] of works) {
+        works.delete(id);
+        stopChild(work.actor);
+        work.respond(fail(error));
+      }
+    }
+
+    function onMessage(message: DecodedResponse) {
+      if (message.key === 'message_reply_event') {
+        const surb = message.body.surbid;
+        if (surb) settleSurb(hex(surb), ok(message.body.payload ?? new Uint8Array(0)));
+        return;
+      }
+      const queryId = replyQueryId(message);
+      if (queryId === undefined) return;
+      const op = ops.get(queryId);
+      if (op?.actor && REPLY_KEY[op.input.kind] === message.key) {
+        op.actor.send({ type: 'op.reply', reply: message.body as never });
+        return;
+      }
+      const local = locals.get(queryId);
+      if (local) {
+        settleLocalEntry(queryId, local, settleLocal(local.request, message));
+        return;
+      }
+      if (CANCEL_REPLY_KEYS.has(message.key)) {
+        onCancelReply(queryId);
+        return;
+      }
+      logger.debug({ key: message.key }, 'a reply nobody waits for (late, or for a forgotten request)');
+    }
+
+    receive((event) => {
+      try {
+        handle(event);
+      } catch (error) {
+        // A bug here must not take the client down; the caller of the failing command is answered.
+        logger.error({ event: event.type, err: String(error) }, 'work registry failed to handle an event');
+        if ('respond' in event)
+          event.respond(fail(error instanceof Error ? error : new Error(String(error))));
+      }
     });
-    c.attach?.(actor);
-    actor.start();
-  }
 
-  // ---- the link ----
-
-  function onReady(replay: boolean, resumed: boolean) {
-    link = 'ready';
-    if (!resumed) failSurbs(new ConnectionLostError('the daemon lost the session; the reply will not arrive'));
-    let replayed = 0;
-    for (const [queryId, entry] of ops) {
-      if (!entry.actor) {
-        if (mixnet) createOp(queryId, entry);
-        else settleOp(queryId, { outcome: 'abandoned', error: new NotConnectedError('the daemon is not connected to the mixnet') });
-        continue;
+    function handle(event: RegistryEvent): void {
+      switch (event.type) {
+        case 'registry.request':
+          startLocal(event);
+          return;
+        case 'registry.send':
+          send(event);
+          return;
+        case 'registry.startOp':
+          startOp(event);
+          return;
+        case 'registry.cancel':
+          cancel(event);
+          return;
+        case 'registry.spawn':
+          spawn(event);
+          return;
+        case 'registry.forget': {
+          const entry = locals.get(event.queryId);
+          if (entry) settleLocalEntry(event.queryId, entry, fail(new Error('forgotten')));
+          return;
+        }
+        case 'op.transmit':
+          if (link === 'ready') transmit(event.bytes);
+          return;
+        case 'registry.message':
+          onMessage(event.message);
+          return;
+        case 'registry.mixnet':
+          mixnet = event.connected;
+          if (!mixnet) failSurbs(new ConnectionLostError('the daemon lost its mixnet connection'));
+          return;
+        case 'registry.linkReady':
+          onReady(event.replay, event.resumed);
+          return;
+        case 'registry.linkLost':
+          onLost(event.requested);
+          return;
+        case 'registry.linkFailed':
+          link = 'failed';
+          failEverything(
+            new ConnectionLostError('gave up reconnecting to the daemon', { cause: event.error }),
+            'abandoned',
+          );
+          return;
+        case 'registry.close':
+          link = 'closed';
+          failEverything(new ClientClosedError(), 'closed');
+          return;
+        default:
+          // Done events of the operations it parents (`xstate.done.actor.*`): settled by subscription.
+          return;
       }
-      entry.actor.send({ type: replay ? 'op.replay' : 'op.resume' });
-      if (replay) replayed++;
     }
-    for (const entry of locals.values()) {
-      if (entry.sent) continue;
-      entry.sent = true;
-      held--;
-      transmit(entry.bytes);
-    }
-    sendBack({ type: 'registry.ready', replayed });
-  }
 
-  function onLost(requested: boolean) {
-    link = requested ? 'disconnected' : 'down';
-    mixnet = false;
-    for (const entry of ops.values()) entry.actor?.send({ type: 'op.pause' });
-    // A cancel whose reply can no longer come has done what it could.
-    for (const [id, c] of cancels) {
-      cancels.delete(id);
-      c.respond(ok(undefined));
-    }
-    for (const [queryId, entry] of locals) {
-      if (requested) {
-        settleLocalEntry(queryId, entry, fail(new ConnectionLostError('disconnected from the daemon')));
-      } else if (entry.sent) {
-        // Re-sent with the same bytes once the session is back (side-effect free at the daemon).
-        entry.sent = false;
-        held++;
-      }
-    }
-  }
-
-  function failEverything(error: Error, outcome: 'closed' | 'abandoned') {
-    for (const [queryId, entry] of locals) settleLocalEntry(queryId, entry, fail(error));
-    for (const [queryId, entry] of ops) {
-      if (entry.actor) entry.actor.send(outcome === 'closed' ? { type: 'op.close' } : { type: 'op.abandon', error });
-      else settleOp(queryId, outcome === 'closed' ? { outcome: 'closed' } : { outcome: 'abandoned', error });
-    }
-    for (const [id, c] of cancels) {
-      cancels.delete(id);
-      c.respond(ok(undefined));
-    }
-    failSurbs(error);
-    for (const [id, work] of works) {
-      works.delete(id);
-      stopChild(work.actor);
-      work.respond(fail(error));
-    }
-  }
-
-  function onMessage(message: DecodedResponse) {
-    if (message.key === 'message_reply_event') {
-      const surb = message.body.surbid;
-      if (surb) settleSurb(hex(surb), ok(message.body.payload ?? new Uint8Array(0)));
-      return;
-    }
-    const queryId = replyQueryId(message);
-    if (queryId === undefined) return;
-    const op = ops.get(queryId);
-    if (op?.actor && REPLY_KEY[op.input.kind] === message.key) {
-      op.actor.send({ type: 'op.reply', reply: message.body as never });
-      return;
-    }
-    const local = locals.get(queryId);
-    if (local) return settleLocalEntry(queryId, local, settleLocal(local.request, message));
-    if (CANCEL_REPLY_KEYS.has(message.key)) return onCancelReply(queryId);
-    logger.debug({ key: message.key }, 'a reply nobody waits for (late, or for a forgotten request)');
-  }
-
-  receive((event) => {
-    try {
-      handle(event);
-    } catch (error) {
-      // A bug here must not take the client down; the caller of the failing command is answered.
-      logger.error({ event: event.type, err: String(error) }, 'work registry failed to handle an event');
-      if ('respond' in event) event.respond(fail(error instanceof Error ? error : new Error(String(error))));
-    }
-  });
-
-  function handle(event: RegistryEvent): void {
-    switch (event.type) {
-      case 'registry.request':
-        return startLocal(event);
-      case 'registry.send':
-        return send(event);
-      case 'registry.startOp':
-        return startOp(event);
-      case 'registry.cancel':
-        return cancel(event);
-      case 'registry.spawn':
-        return spawn(event);
-      case 'registry.forget': {
-        const entry = locals.get(event.queryId);
-        if (entry) settleLocalEntry(event.queryId, entry, fail(new Error('forgotten')));
-        return;
-      }
-      case 'op.transmit':
-        if (link === 'ready') transmit(event.bytes);
-        return;
-      case 'registry.message':
-        return onMessage(event.message);
-      case 'registry.mixnet':
-        mixnet = event.connected;
-        if (!mixnet) failSurbs(new ConnectionLostError('the daemon lost its mixnet connection'));
-        return;
-      case 'registry.linkReady':
-        return onReady(event.replay, event.resumed);
-      case 'registry.linkLost':
-        return onLost(event.requested);
-      case 'registry.linkFailed':
-        link = 'failed';
-        return failEverything(new ConnectionLostError('gave up reconnecting to the daemon', { cause: event.error }), 'abandoned');
-      case 'registry.close':
+    return () => {
+      deadlines.clearAll();
+      if (link !== 'closed') {
         link = 'closed';
-        return failEverything(new ClientClosedError(), 'closed');
-      default:
-        // Done events of the operations it parents (`xstate.done.actor.*`): settled by subscription.
-        return;
-    }
-  }
-
-  return () => {
-    deadlines.clearAll();
-    if (link !== 'closed') {
-      link = 'closed';
-      failEverything(new ClientClosedError(), 'closed');
-    }
-  };
-});
+        failEverything(new ClientClosedError(), 'closed');
+      }
+    };
+  },
+);

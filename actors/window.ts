@@ -75,7 +75,8 @@ export function boxesLogic(body: BoxBody) {
         sendBack({ type: 'BOX_FAILED', k, retryable: isRetryableBoxError(error), error });
     };
     receive(({ boxes }) => {
-      for (const { k, attempt } of boxes) body(k, attempt, controller.signal, input.window).then(done(k), failed(k));
+      for (const { k, attempt } of boxes)
+        body(k, attempt, controller.signal, input.window).then(done(k), failed(k));
     });
     return () => controller.abort();
   });
@@ -128,22 +129,30 @@ export async function runWindow(
   const attach = (actor: AnyActorRef) => {
     const onAbort = () => actor.send({ type: 'CANCEL', reason: signal?.reason });
     signal?.addEventListener('abort', onAbort, { once: true });
-    actor.subscribe({ complete: () => signal?.removeEventListener('abort', onAbort), error: () => signal?.removeEventListener('abort', onAbort) });
+    actor.subscribe({
+      complete: () => signal?.removeEventListener('abort', onAbort),
+      error: () => signal?.removeEventListener('abort', onAbort),
+    });
     if (onProgress) {
       actor.on('progress', (e: { completed: number; total: number; inFlight: number }) =>
         onProgress({ boxesDone: e.completed, boxCount: e.total, inFlight: e.inFlight }),
       );
     }
-    if (onRetry) actor.on('retrying', (e: { k: number; attempt: number; error: unknown }) => onRetry(e.k, e.attempt, e.error));
+    if (onRetry)
+      actor.on('retrying', (e: { k: number; attempt: number; error: unknown }) =>
+        onRetry(e.k, e.attempt, e.error),
+      );
   };
   const systemId = `window:${++windowIds}`;
   const attachUnder = (actor: AnyActorRef) => {
     if (options.inspect) inspectSubtree(actor, options.inspect);
     attach(actor);
   };
-  const out = (options.spawn
-    ? await options.spawn({ systemId, logic, input, attach: attachUnder })
-    : await runRoot(logic, input, attach, options.inspect)) as WindowOutput;
+  const out = (
+    options.spawn
+      ? await options.spawn({ systemId, logic, input, attach: attachUnder })
+      : await runRoot(logic, input, attach, options.inspect)
+  ) as WindowOutput;
   if (out.status === 'done') return out;
   throw out.status === 'cancelled' ? out.reason : out.error;
 }

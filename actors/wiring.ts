@@ -21,5 +21,7 @@ export function wiredConnectionMachine(options: WiringOptions = {}) {
 
 /** The supervising client machine, ready for `createActor`. */
 export function wiredClientMachine(options: WiringOptions = {}) {
-  return clientMachine.provide({ actors: { connection: wiredConnectionMachine(options), registry: registryLogic } });
+  return clientMachine.provide({
+    actors: { connection: wiredConnectionMachine(options), registry: registryLogic },
+  });
 }

@@ -16,7 +16,12 @@
 import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import type { DecodedResponse } from '../src/wire/index.js';
 import { type ConnectionInput, type ConnectionReport, connectionMachine } from './connection.js';
-import { type RegistryInput, type RegistryLinkEvent, type RegistryReport, registryPlaceholder } from './registry.js';
+import {
+  type RegistryInput,
+  type RegistryLinkEvent,
+  type RegistryReport,
+  registryPlaceholder,
+} from './registry.js';
 
 export interface ClientInput {
   connection: ConnectionInput;
@@ -37,7 +42,10 @@ export interface ClientContext {
 }
 
 /** Sent by the facade. */
-export type ClientCommand = { type: 'client.disconnect' } | { type: 'client.reconnect' } | { type: 'client.close' };
+export type ClientCommand =
+  | { type: 'client.disconnect' }
+  | { type: 'client.reconnect' }
+  | { type: 'client.close' };
 
 export type ClientEvent = ClientCommand | ConnectionReport | RegistryReport;
 
@@ -80,14 +88,26 @@ export const clientMachine = setup({
     tellRegistry: sendTo('registry', (_, event: RegistryLinkEvent) => event),
     announceLost: enqueueActions(({ event, enqueue }) => {
       if (event.type !== 'connection.lost') return;
-      enqueue.sendTo('registry', { type: 'registry.linkLost', requested: event.requested } satisfies RegistryLinkEvent);
-      enqueue.emit({ type: 'linkLost', graceful: event.graceful, error: event.error, requested: event.requested });
+      enqueue.sendTo('registry', {
+        type: 'registry.linkLost',
+        requested: event.requested,
+      } satisfies RegistryLinkEvent);
+      enqueue.emit({
+        type: 'linkLost',
+        graceful: event.graceful,
+        error: event.error,
+        requested: event.requested,
+      });
     }),
-    tellConnection: sendTo('connection', (_, event: { type: 'connection.connect' | 'connection.disconnect' | 'connection.close' }) => event),
+    tellConnection: sendTo(
+      'connection',
+      (_, event: { type: 'connection.connect' | 'connection.disconnect' | 'connection.close' }) => event,
+    ),
   },
   guards: {
     isReply: ({ event }) => event.type === 'connection.message' && isReply(event.message),
-    isSurbReply: ({ event }) => event.type === 'connection.message' && event.message.key === 'message_reply_event',
+    isSurbReply: ({ event }) =>
+      event.type === 'connection.message' && event.message.key === 'message_reply_event',
     reportsMixnetUp: ({ event }) =>
       event.type === 'connection.message' &&
       event.message.key === 'connection_status_event' &&
@@ -148,7 +168,10 @@ export const clientMachine = setup({
               target: '.failed',
               actions: [
                 assign({ error: ({ event }) => event.error }),
-                { type: 'tellRegistry', params: ({ event }) => ({ type: 'registry.linkFailed', error: event.error }) },
+                {
+                  type: 'tellRegistry',
+                  params: ({ event }) => ({ type: 'registry.linkFailed', error: event.error }),
+                },
                 emit(({ event }) => ({ type: 'linkFailed', error: event.error })),
               ],
             },
@@ -158,7 +181,11 @@ export const clientMachine = setup({
                 assign({ ready: ({ event }) => event }),
                 {
                   type: 'tellRegistry',
-                  params: ({ event }) => ({ type: 'registry.linkReady', replay: event.replay, resumed: event.resumed }),
+                  params: ({ event }) => ({
+                    type: 'registry.linkReady',
+                    replay: event.replay,
+                    resumed: event.resumed,
+                  }),
                 },
               ],
             },

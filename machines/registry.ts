@@ -53,7 +53,12 @@ export type RegistryCommand =
       respond: Respond<unknown>;
     }
   /** send_message: needs the mixnet; nothing comes back but, with a SURB, `awaitSurb`. */
-  | { type: 'registry.send'; bytes: Uint8Array; surb?: { id: string; timeoutMs: number }; respond: Respond<unknown> }
+  | {
+      type: 'registry.send';
+      bytes: Uint8Array;
+      surb?: { id: string; timeoutMs: number };
+      respond: Respond<unknown>;
+    }
   | { type: 'registry.startOp'; op: ArqInput; parent?: AnyActorRef; respond: Respond<ArqOutput> }
   | { type: 'registry.cancel'; cancelKey: string; queryId: string; bytes: Uint8Array; respond: Respond<void> }
   | {

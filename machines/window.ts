@@ -22,7 +22,7 @@
  *
  * The machine never sees payload bytes: the bodies keep the data, so the context is O(window).
  */
-import { and, type AnyActorRef, assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
+import { type AnyActorRef, and, assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 
 export interface WindowInput {
   /** Boxes in the transfer, k = 0 … boxCount − 1. */

@@ -17,7 +17,6 @@ import { wiredClientMachine } from '../actors/wiring.js';
 import type { ClientEmitted, clientMachine, LinkState } from '../machines/client.js';
 import type { ReconnectPolicy } from '../machines/connection.js';
 import type { RegistryCommand, WorkStats } from '../machines/registry.js';
-import type { ArqOutput } from './protocol/outcome.js';
 import { type Config, loadConfig } from './config.js';
 import {
   ClientClosedError,
@@ -43,24 +42,31 @@ import {
 import { type InspectOption, redactInspection } from './inspect.js';
 import { type Logger, safeLogger } from './logger.js';
 import {
+  readStream as readStreamWith,
+  type StreamOptions,
+  writeStream as writeStreamWith,
+} from './pigeonhole/streams.js';
+import { decodePkiDocument, findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
+import {
   type ArqCall,
   arqResult,
   type CancelCall,
   cancelFor,
+  cancelResendingCopyCommand,
+  cancelResendingEncryptedMessage,
   countArg,
   durationArg,
   encodeWithQueryId,
   hex,
-  randomId,
-  requests,
   type Respond,
   type Result,
+  randomId,
+  requests,
   sendMessageBody,
   startResendingCopyCommand,
   startResendingEncryptedMessage,
-  cancelResendingCopyCommand,
-  cancelResendingEncryptedMessage,
 } from './protocol/index.js';
+import type { ArqOutput } from './protocol/outcome.js';
 import type { LocalCall } from './protocol/requests.js';
 import type {
   CourierEnvelopesResult,
@@ -75,24 +81,18 @@ import type {
   TombstoneRangeEnvelopesResult,
   TombstoneRangeResult,
 } from './protocol/types.js';
-import { decodePkiDocument, findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
-import {
-  readStream as readStreamWith,
-  type StreamOptions,
-  writeStream as writeStreamWith,
-} from './pigeonhole/streams.js';
 import { type ClientStatus, StatusFeed, type StatusOptions } from './status.js';
 import type { DecodedResponse, RequestBody, RequestKey } from './wire/index.js';
 import { OP_PARENT, SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
 
 // ---- public option and result types -----------------------------------------------------------
 
-export type { ReconnectPolicy } from '../machines/connection.js';
 export type { LinkState } from '../machines/client.js';
+export type { ReconnectPolicy } from '../machines/connection.js';
 export type { WorkStats } from '../machines/registry.js';
+export type { Logger } from './logger.js';
 export type * from './protocol/types.js';
 export type { ClientStatus, StatusOptions } from './status.js';
-export type { Logger } from './logger.js';
 
 /** XState's clock interface (setTimeout/clearTimeout), e.g. `new SimulatedClock()`. */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
@@ -198,7 +198,13 @@ export class ThinClient implements AsyncDisposable {
   private finished = false;
   private readonly closedPromise: Promise<Error | undefined>;
   private resolveClosed!: (error: Error | undefined) => void;
-  private readStats: () => WorkStats = () => ({ requests: 0, operations: 0, streams: 0, waiting: 0, surbReplies: 0 });
+  private readStats: () => WorkStats = () => ({
+    requests: 0,
+    operations: 0,
+    streams: 0,
+    waiting: 0,
+    surbReplies: 0,
+  });
   private firstReady: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
   private constructor(config: Config, options: ConnectOptions) {
@@ -219,7 +225,9 @@ export class ThinClient implements AsyncDisposable {
           dial: config.dial,
           clientToken: randomId(),
           ...(options.reconnect ? { reconnect: options.reconnect } : {}),
-          ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+          ...(options.handshakeTimeoutMs === undefined
+            ? {}
+            : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
         },
         registry: {
           clock,
@@ -427,7 +435,13 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    const body = sendMessageBody(undefined, payload, destNode, destQueue, this.sphinx?.userForwardPayloadLength);
+    const body = sendMessageBody(
+      undefined,
+      payload,
+      destNode,
+      destQueue,
+      this.sphinx?.userForwardPayloadLength,
+    );
     await this.send(body, undefined, options);
   }
 
@@ -459,13 +473,23 @@ export class ThinClient implements AsyncDisposable {
     options: CallOptions = {},
   ): Promise<EncryptResult> {
     return this.local(
-      () => requests.encryptWrite(plaintext, writeCap, messageBoxIndex, this.pigeonhole?.maxPlaintextPayloadLength),
+      () =>
+        requests.encryptWrite(
+          plaintext,
+          writeCap,
+          messageBoxIndex,
+          this.pigeonhole?.maxPlaintextPayloadLength,
+        ),
       options,
     );
   }
 
   /** Prepares a read of the box at `messageBoxIndex` (local). */
-  encryptRead(readCap: Uint8Array, messageBoxIndex: Uint8Array, options: CallOptions = {}): Promise<EncryptResult> {
+  encryptRead(
+    readCap: Uint8Array,
+    messageBoxIndex: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<EncryptResult> {
     return this.local(() => requests.encryptRead(readCap, messageBoxIndex), options);
   }
 
@@ -489,7 +513,8 @@ export class ThinClient implements AsyncDisposable {
     options: CallOptions = {},
   ): Promise<CourierEnvelopesResult> {
     return this.local(
-      () => requests.createCourierEnvelopesFromPayload(payload, destWriteCap, destStartIndex, isStart, isLast),
+      () =>
+        requests.createCourierEnvelopesFromPayload(payload, destWriteCap, destStartIndex, isStart, isLast),
       options,
     );
   }
@@ -593,7 +618,11 @@ export class ThinClient implements AsyncDisposable {
 
   /** Runs a copy stream or window actor under this client's registry (src/workSpawner.ts). */
   readonly [SPAWN_WORK] = (request: SpawnRequest): Promise<unknown> =>
-    settleOnce<unknown>(undefined, (respond) => this.tell({ type: 'registry.spawn', ...request, respond }), () => {});
+    settleOnce<unknown>(
+      undefined,
+      (respond) => this.tell({ type: 'registry.spawn', ...request, respond }),
+      () => {},
+    );
 
   // ---- Pigeonhole: ARQ operations ----
 
@@ -602,7 +631,10 @@ export class ThinClient implements AsyncDisposable {
    * one). Survives reconnects; replayed unchanged if the daemon restarted. BoxIDNotFound,
    * BoxAlreadyExists and Tombstone reject with errors for which `isExpectedOutcome` is true.
    */
-  startResendingEncryptedMessage(params: StartResendingParams, options: CallOptions = {}): Promise<StartResendingResult> {
+  startResendingEncryptedMessage(
+    params: StartResendingParams,
+    options: CallOptions = {},
+  ): Promise<StartResendingResult> {
     return this.operation(() => startResendingEncryptedMessage(params), options);
   }
 
@@ -699,7 +731,13 @@ export class ThinClient implements AsyncDisposable {
     await settleOnce<void>(
       options.signal,
       (respond) =>
-        this.tell({ type: 'registry.cancel', cancelKey: hex(call.cancelKey), queryId: hex(queryId), bytes, respond }),
+        this.tell({
+          type: 'registry.cancel',
+          cancelKey: hex(call.cancelKey),
+          queryId: hex(queryId),
+          bytes,
+          respond,
+        }),
       () => {},
     );
   }
@@ -727,7 +765,10 @@ export class ThinClient implements AsyncDisposable {
         this.heldDuringHandshake = [];
         this.logger.warn({ graceful: emitted.graceful, requested: emitted.requested }, 'daemon link lost');
         if (!emitted.requested) {
-          const error = new ConnectionLostError('connection to the daemon lost', emitted.error ? { cause: emitted.error } : {});
+          const error = new ConnectionLostError(
+            'connection to the daemon lost',
+            emitted.error ? { cause: emitted.error } : {},
+          );
           this.hub.publish({
             type: 'daemonDisconnected',
             isGraceful: emitted.graceful,
@@ -737,11 +778,17 @@ export class ThinClient implements AsyncDisposable {
         break;
       }
       case 'linkFailed': {
-        this.logger.error({ address: this.config.dial.address, err: emitted.error.message }, 'gave up connecting');
+        this.logger.error(
+          { address: this.config.dial.address, err: emitted.error.message },
+          'gave up connecting',
+        );
         this.firstReady?.reject(
-          new NotConnectedError(`cannot connect to kpclientd at ${this.config.dial.address}: ${emitted.error.message}`, {
-            cause: emitted.error,
-          }),
+          new NotConnectedError(
+            `cannot connect to kpclientd at ${this.config.dial.address}: ${emitted.error.message}`,
+            {
+              cause: emitted.error,
+            },
+          ),
         );
         this.firstReady = undefined;
         break;
@@ -797,7 +844,8 @@ export class ThinClient implements AsyncDisposable {
         const { sphinx_geometry, pigeonhole_geometry } = message.body;
         try {
           if (sphinx_geometry !== undefined) this.sphinx = sphinxGeometryFromWire(sphinx_geometry);
-          if (pigeonhole_geometry !== undefined) this.pigeonhole = pigeonholeGeometryFromWire(pigeonhole_geometry);
+          if (pigeonhole_geometry !== undefined)
+            this.pigeonhole = pigeonholeGeometryFromWire(pigeonhole_geometry);
         } catch (error) {
           this.hub.publish({ type: 'protocolError', error: error as ProtocolError });
         }
@@ -812,7 +860,8 @@ export class ThinClient implements AsyncDisposable {
           } catch (error) {
             this.hub.publish({
               type: 'protocolError',
-              error: error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error }),
+              error:
+                error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error }),
             });
           }
         }
@@ -859,7 +908,10 @@ function validateConnectOptions(options: ConnectOptions): void {
     const value = policy[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-      throw new InvalidArgumentError(`reconnect.${name}`, `expected a non-negative number, got ${String(value)}`);
+      throw new InvalidArgumentError(
+        `reconnect.${name}`,
+        `expected a non-negative number, got ${String(value)}`,
+      );
     }
   }
   if (policy.factor !== undefined && policy.factor < 1) {

@@ -63,7 +63,8 @@ class StatusIterator implements AsyncIterableIterator<ClientStatus> {
 
   push(status: ClientStatus): void {
     if (this.done) return;
-    if (this.last && this.last.link === status.link && this.last.mixnetConnected === status.mixnetConnected) return;
+    if (this.last && this.last.link === status.link && this.last.mixnetConnected === status.mixnetConnected)
+      return;
     this.last = status;
     if (this.waiter) {
       const w = this.waiter;

@@ -16,16 +16,17 @@
  * admitted after an Exp(mean 1/LambdaP) gap, so couriers see the arrival pattern of ordinary
  * single-box use; `pacing: false` turns that off.
  */
-import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
+
 import type { AnyActorRef } from 'xstate';
+import { type RunWindowOptions, runWindow, type StreamProgress } from '../../actors/window.js';
 import { advanceIndexTo, indexCounter, nextIndex } from '../crypto/bacap.js';
 import { InvalidArgumentError, NotConnectedError } from '../errors.js';
 import type { PigeonholeGeometry, SphinxGeometry } from '../events.js';
 import type { PkiDocument } from '../pki/document.js';
 import type { EncryptResult, StartResendingParams, StartResendingResult } from '../protocol/types.js';
+import { SIZES } from '../wire/schema.js';
 import { OP_PARENT, SPAWN_WORK, type SpawnsWork } from '../workSpawner.js';
 import * as sizing from './windowSizing.js';
-import { SIZES } from '../wire/schema.js';
 
 export type { StreamProgress } from '../../actors/window.js';
 
@@ -37,7 +38,11 @@ export interface StreamClient extends SpawnsWork {
     messageBoxIndex: Uint8Array,
     options?: StreamCallOptions,
   ): Promise<EncryptResult>;
-  encryptRead(readCap: Uint8Array, messageBoxIndex: Uint8Array, options?: StreamCallOptions): Promise<EncryptResult>;
+  encryptRead(
+    readCap: Uint8Array,
+    messageBoxIndex: Uint8Array,
+    options?: StreamCallOptions,
+  ): Promise<EncryptResult>;
   startResendingEncryptedMessage(
     params: StartResendingParams,
     options?: StreamCallOptions,

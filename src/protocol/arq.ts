@@ -38,7 +38,10 @@ export function startResendingEncryptedMessage(params: StartResendingParams): Ar
   const readCap = optionalBytesArg(params.readCap, 'readCap', SIZES.readCap);
   const writeCap = optionalBytesArg(params.writeCap, 'writeCap', SIZES.writeCap);
   if ((readCap === undefined) === (writeCap === undefined)) {
-    throw new InvalidArgumentError('readCap', 'exactly one of readCap (read) and writeCap (write) must be set');
+    throw new InvalidArgumentError(
+      'readCap',
+      'exactly one of readCap (read) and writeCap (write) must be set',
+    );
   }
   const messageBoxIndex = optionalBytesArg(params.messageBoxIndex, 'messageBoxIndex', SIZES.messageBoxIndex);
   const envelopeDescriptor = bytesArg(params.envelopeDescriptor, 'envelopeDescriptor', { min: 1 });
@@ -59,7 +62,12 @@ export function startResendingEncryptedMessage(params: StartResendingParams): Ar
     ...(params.noRetryOnBoxIdNotFound ? { no_retry_on_box_id_not_found: true } : {}),
     ...(params.noIdempotentBoxAlreadyExists ? { no_idempotent_box_already_exists: true } : {}),
   };
-  return { kind: 'encryptedMessage', key: 'start_resending_encrypted_message', body, cancelKey: envelopeHash };
+  return {
+    kind: 'encryptedMessage',
+    key: 'start_resending_encrypted_message',
+    body,
+    cancelKey: envelopeHash,
+  };
 }
 
 export function startResendingCopyCommand(
@@ -74,14 +82,22 @@ export function startResendingCopyCommand(
       ? undefined
       : bytesArg(courierQueueIdArg, 'courierQueueId', { min: 1, max: MAX_QUEUE_ID });
   if ((courierIdentityHash === undefined) !== (courierQueueId === undefined)) {
-    throw new InvalidArgumentError('courierIdentityHash', 'courierIdentityHash and courierQueueId go together');
+    throw new InvalidArgumentError(
+      'courierIdentityHash',
+      'courierIdentityHash and courierQueueId go together',
+    );
   }
   const body: Omit<RequestBody<'start_resending_copy_command'>, 'query_id'> = {
     write_cap: tempWriteCap,
     ...(courierIdentityHash ? { courier_identity_hash: courierIdentityHash } : {}),
     ...(courierQueueId ? { courier_queue_id: courierQueueId } : {}),
   };
-  return { kind: 'copyCommand', key: 'start_resending_copy_command', body, cancelKey: blake2b256(tempWriteCap) };
+  return {
+    kind: 'copyCommand',
+    key: 'start_resending_copy_command',
+    body,
+    cancelKey: blake2b256(tempWriteCap),
+  };
 }
 
 /** A cancel request: the daemon answers the operation with code 24, then the cancel itself. */
@@ -93,12 +109,20 @@ export interface CancelCall {
 
 export function cancelResendingEncryptedMessage(envelopeHash: Uint8Array): CancelCall {
   bytesArg(envelopeHash, 'envelopeHash', SIZES.hash);
-  return { key: 'cancel_resending_encrypted_message', body: { envelope_hash: envelopeHash }, cancelKey: envelopeHash };
+  return {
+    key: 'cancel_resending_encrypted_message',
+    body: { envelope_hash: envelopeHash },
+    cancelKey: envelopeHash,
+  };
 }
 
 export function cancelResendingCopyCommand(writeCapHash: Uint8Array): CancelCall {
   bytesArg(writeCapHash, 'writeCapHash', SIZES.hash);
-  return { key: 'cancel_resending_copy_command', body: { write_cap_hash: writeCapHash }, cancelKey: writeCapHash };
+  return {
+    key: 'cancel_resending_copy_command',
+    body: { write_cap_hash: writeCapHash },
+    cancelKey: writeCapHash,
+  };
 }
 
 /** The cancel that stops an operation of `kind` found by `cancelKey`. */
@@ -124,7 +148,11 @@ export function arqResult(kind: ArqKind, output: ArqOutput): Result<StartResendi
       if (kind === 'encryptedMessage') return fail(errorForEncryptedMessageCode(output.errorCode));
       const reply = output.reply as ResponseBody<'start_resending_copy_command_reply'>;
       return fail(
-        errorForCopyCommandReply(output.errorCode, reply.replica_error_code ?? 0, reply.failed_envelope_index ?? 0n),
+        errorForCopyCommandReply(
+          output.errorCode,
+          reply.replica_error_code ?? 0,
+          reply.failed_envelope_index ?? 0n,
+        ),
       );
     }
     case 'cancelled':

@@ -20,6 +20,12 @@ export function sendMessageBody(
     throw new PayloadTooLargeError(`payload of ${payload.length} bytes exceeds ${maxPayload} bytes`);
   }
   return surbId
-    ? { with_surb: true, surbid: surbId, destination_id_hash: destNode, recipient_queue_id: destQueue, payload }
+    ? {
+        with_surb: true,
+        surbid: surbId,
+        destination_id_hash: destNode,
+        recipient_queue_id: destQueue,
+        payload,
+      }
     : { with_surb: false, destination_id_hash: destNode, recipient_queue_id: destQueue, payload };
 }

@@ -15,4 +15,3 @@ export type ArqOutput =
   | { outcome: 'cancelled' }
   | { outcome: 'closed' }
   | { outcome: 'abandoned'; error: Error };
-

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
 import { type RequestBody, type RequestKey, SIZES } from '../wire/index.js';
-import { bytesArg, boolArg, countArg, optionalBytesArg } from './args.js';
+import { boolArg, bytesArg, countArg, optionalBytesArg } from './args.js';
 import { type LocalRequest, localRequest, required } from './local.js';
 import type {
   CourierEnvelopesResult,
@@ -44,12 +44,20 @@ const encryptResult =
     nextMessageBoxIndex: required(r.next_message_box_index, `${key}.next_message_box_index`),
   });
 
-const NEW_KEYPAIR = localRequest('new_keypair', 'new_keypair_reply', (r): KeypairResult => ({
-  writeCap: required(r.write_cap, 'new_keypair_reply.write_cap'),
-  readCap: required(r.read_cap, 'new_keypair_reply.read_cap'),
-  firstMessageIndex: required(r.first_message_index, 'new_keypair_reply.first_message_index'),
-}));
-const ENCRYPT_WRITE = localRequest('encrypt_write', 'encrypt_write_reply', encryptResult('encrypt_write_reply'));
+const NEW_KEYPAIR = localRequest(
+  'new_keypair',
+  'new_keypair_reply',
+  (r): KeypairResult => ({
+    writeCap: required(r.write_cap, 'new_keypair_reply.write_cap'),
+    readCap: required(r.read_cap, 'new_keypair_reply.read_cap'),
+    firstMessageIndex: required(r.first_message_index, 'new_keypair_reply.first_message_index'),
+  }),
+);
+const ENCRYPT_WRITE = localRequest(
+  'encrypt_write',
+  'encrypt_write_reply',
+  encryptResult('encrypt_write_reply'),
+);
 const ENCRYPT_READ = localRequest('encrypt_read', 'encrypt_read_reply', encryptResult('encrypt_read_reply'));
 const NEXT_INDEX = localRequest('next_message_box_index', 'next_message_box_index_reply', (r) =>
   required(r.next_message_box_index, 'next_message_box_index_reply.next_message_box_index'),

@@ -85,4 +85,3 @@ export interface DirectoryAuthority {
   linkPublicKeyPem: string;
   identityKeyHash: Uint8Array;
 }
-

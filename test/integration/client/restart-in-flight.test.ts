@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyToChannel, MemoryCheckpointStore, readStream, ThinClient } from '../../../src/index.js';
+import { copyToChannel, MemoryCheckpointStore, readStream, type ThinClient } from '../../../src/index.js';
 import { streamBoxCount } from '../../../src/pigeonhole/streams.js';
 import { useDevnetClient } from '../../helpers/devnetClient.js';
 
@@ -85,7 +85,7 @@ describe('a daemon restart with requests in flight', () => {
     expect(outcomes).toHaveLength(102);
     // Reads returned exactly what was written before the restart.
     const plaintexts = await Promise.all(readResults);
-    plaintexts.forEach((r, i) => expect(r.plaintext).toEqual(written[i]));
+    for (const [i, r] of plaintexts.entries()) expect(r.plaintext).toEqual(written[i]);
     // Writes made during the restart hold exactly their message, once.
     for (const [i, { index: at }] of prepared.entries()) {
       const r = await client.encryptRead(after.readCap, at);

@@ -335,7 +335,9 @@ describe('every method, over the socket', () => {
 
   it('blockingSendMessage rejects with a TimeoutError after timeoutMs, and with signal.reason when aborted', async () => {
     const h = await setup();
-    const settled = h.client.blockingSendMessage(bytes(3), bytes(32), bytes(5), { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const settled = h.client
+      .blockingSendMessage(bytes(3), bytes(32), bytes(5), { timeoutMs: 5000 })
+      .catch((e: unknown) => e);
     await h.daemon.nextRequest('send_message');
     h.clock.increment(5000);
     const error = (await settled) as Error;

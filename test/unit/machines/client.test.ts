@@ -35,7 +35,13 @@ function start() {
       clock,
       input: {
         connection: { dial: { type: 'tcp', address: 'x:1' }, clientToken: qid(0) },
-        registry: { clock, failFast: false, queueLimit: 100, logger: silentLogger, exposeStats: (r) => (stats = r) },
+        registry: {
+          clock,
+          failFast: false,
+          queueLimit: 100,
+          logger: silentLogger,
+          exposeStats: (r) => (stats = r),
+        },
       },
     },
   );
@@ -44,7 +50,14 @@ function start() {
   actor.start();
   const registry = () => actor.system.get('registry')!;
   const ready = (replay = false) =>
-    report({ type: 'connection.ready', instanceToken: qid(1), appId: qid(2), resumed: !replay, replay, first: false });
+    report({
+      type: 'connection.ready',
+      instanceToken: qid(1),
+      appId: qid(2),
+      resumed: !replay,
+      replay,
+      first: false,
+    });
   const status = (connected: boolean): DecodedResponse =>
     ({ key: 'connection_status_event', body: { is_connected: connected } }) as DecodedResponse;
   const op = (n: number): ArqInput => ({
@@ -55,7 +68,11 @@ function start() {
   });
   const outcomes: Array<Result<ArqOutput>> = [];
   const startOp = (n: number) =>
-    registry().send({ type: 'registry.startOp', op: op(n), respond: (r: Result<ArqOutput>) => outcomes.push(r) });
+    registry().send({
+      type: 'registry.startOp',
+      op: op(n),
+      respond: (r: Result<ArqOutput>) => outcomes.push(r),
+    });
   const reply = (n: number, code = 0) =>
     report({
       type: 'connection.message',
@@ -79,7 +96,8 @@ function start() {
   };
 }
 
-const link = (t: ReturnType<typeof start>) => (t.actor.getSnapshot().value as { live: { link: string } }).live.link;
+const link = (t: ReturnType<typeof start>) =>
+  (t.actor.getSnapshot().value as { live: { link: string } }).live.link;
 const mixnet = (t: ReturnType<typeof start>) =>
   (t.actor.getSnapshot().value as { live: { mixnet: string } }).live.mixnet;
 
@@ -107,7 +125,9 @@ describe('client machine', () => {
     t.startOp(2);
     expect(t.sent.map((b) => b[0])).toEqual([1, 2]);
     t.reply(2);
-    expect(t.outcomes).toEqual([{ ok: true, value: { outcome: 'done', reply: { query_id: qid(2), error_code: 0 } } }]);
+    expect(t.outcomes).toEqual([
+      { ok: true, value: { outcome: 'done', reply: { query_id: qid(2), error_code: 0 } } },
+    ]);
     expect(t.stats().operations).toBe(1);
   });
 
@@ -136,9 +156,9 @@ describe('client machine', () => {
     t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
     t.ready(true);
     expect(t.sent.map((b) => b[0])).toEqual([1, 1]);
-    expect(t.emitted.filter((e) => e.type === 'linkReady').map((e) => (e as { replayed: number }).replayed)).toEqual([
-      0, 0, 1,
-    ]);
+    expect(
+      t.emitted.filter((e) => e.type === 'linkReady').map((e) => (e as { replayed: number }).replayed),
+    ).toEqual([0, 0, 1]);
   });
 
   it('close ends every operation as closed and sends thin_close through the connection', () => {
