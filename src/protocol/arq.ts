@@ -107,22 +107,18 @@ export interface CancelCall {
   cancelKey: Uint8Array;
 }
 
+/** The cancel for `key`, found by a 32-byte hash (`field` on the wire, `name` in the API). */
+function cancelCall(key: CancelCall['key'], field: string, name: string, hash: Uint8Array): CancelCall {
+  bytesArg(hash, name, SIZES.hash);
+  return { key, body: { [field]: hash }, cancelKey: hash };
+}
+
 export function cancelResendingEncryptedMessage(envelopeHash: Uint8Array): CancelCall {
-  bytesArg(envelopeHash, 'envelopeHash', SIZES.hash);
-  return {
-    key: 'cancel_resending_encrypted_message',
-    body: { envelope_hash: envelopeHash },
-    cancelKey: envelopeHash,
-  };
+  return cancelCall('cancel_resending_encrypted_message', 'envelope_hash', 'envelopeHash', envelopeHash);
 }
 
 export function cancelResendingCopyCommand(writeCapHash: Uint8Array): CancelCall {
-  bytesArg(writeCapHash, 'writeCapHash', SIZES.hash);
-  return {
-    key: 'cancel_resending_copy_command',
-    body: { write_cap_hash: writeCapHash },
-    cancelKey: writeCapHash,
-  };
+  return cancelCall('cancel_resending_copy_command', 'write_cap_hash', 'writeCapHash', writeCapHash);
 }
 
 /** The cancel that stops an operation of `kind` found by `cancelKey`. */

@@ -131,3 +131,15 @@ export function readParams(fill = 2) {
 }
 
 export { ScriptedDaemon, ThinClient };
+
+/** Answers a new_keypair request with fixed caps. */
+export function replyKeypair(req: {
+  conn: { reply: (req: never, key: string, body: object) => void };
+}): void {
+  req.conn.reply(req as never, 'new_keypair_reply', {
+    write_cap: bytes(168, 1),
+    read_cap: bytes(136, 1),
+    first_message_index: bytes(104, 1),
+    error_code: 0,
+  });
+}

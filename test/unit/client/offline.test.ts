@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxAlreadyExistsError, NotConnectedError } from '../../../src/errors.js';
 import { OfflineQueue, type QueuedEnvelope, type SendOutcome } from '../../../src/offlineQueue.js';
-import { bytes, cleanup, nextEvent, redial, setup, track, until, writeParams } from './harness.js';
+import {
+  bytes,
+  cleanup,
+  nextEvent,
+  redial,
+  replyKeypair,
+  setup,
+  track,
+  until,
+  writeParams,
+} from './harness.js';
 
 afterEach(cleanup);
 
@@ -56,12 +66,7 @@ describe('preparing operations offline', () => {
     expect(h.client.stats().waiting).toBe(2);
     await redial(h, 2);
     const keypair = await h.daemon.nextRequest('new_keypair');
-    keypair.conn.reply(keypair, 'new_keypair_reply', {
-      write_cap: bytes(168, 1),
-      read_cap: bytes(136, 1),
-      first_message_index: bytes(104, 1),
-      error_code: 0,
-    });
+    replyKeypair(keypair);
     const op = await h.daemon.nextRequest('start_resending_encrypted_message');
     op.conn.reply(op, 'start_resending_encrypted_message_reply', { error_code: 0 });
     await local.promise;

@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../src/errors.js';
 import { encodeCbor } from '../../../src/wire/index.js';
-import { bytes, cleanup, hex, nextEvent, readParams, redial, setup, track, until } from './harness.js';
+import {
+  bytes,
+  cleanup,
+  hex,
+  nextEvent,
+  readParams,
+  redial,
+  replyKeypair,
+  setup,
+  track,
+  until,
+} from './harness.js';
 
 afterEach(cleanup);
 
@@ -39,12 +50,7 @@ describe('frames the client cannot read', () => {
       await redial(h, 2);
       // The local request in flight is sent again on the new connection, and answered there.
       const resent = await h.daemon.nextRequest('new_keypair');
-      resent.conn.reply(resent, 'new_keypair_reply', {
-        write_cap: bytes(168, 1),
-        read_cap: bytes(136, 1),
-        first_message_index: bytes(104, 1),
-        error_code: 0,
-      });
+      replyKeypair(resent);
       await until(() => local.state !== 'pending');
       expect(local.state).toBe('fulfilled');
       // The client works again.
