@@ -5,7 +5,11 @@
 import { SimulatedClock } from 'xstate';
 import { type ConnectOptions, ThinClient } from '../../../src/client.js';
 import type { EventOfType, ThinClientEventType } from '../../../src/events.js';
-import { ScriptedDaemon, type ScriptedDaemonOptions } from '../../helpers/scriptedDaemon.js';
+import {
+  type ReceivedRequest,
+  ScriptedDaemon,
+  type ScriptedDaemonOptions,
+} from '../../helpers/scriptedDaemon.js';
 
 export const bytes = (n: number, fill = 0): Uint8Array => new Uint8Array(n).fill(fill);
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -133,10 +137,8 @@ export function readParams(fill = 2) {
 export { ScriptedDaemon, ThinClient };
 
 /** Answers a new_keypair request with fixed caps. */
-export function replyKeypair(req: {
-  conn: { reply: (req: never, key: string, body: object) => void };
-}): void {
-  req.conn.reply(req as never, 'new_keypair_reply', {
+export function replyKeypair(req: ReceivedRequest): void {
+  req.conn.reply(req, 'new_keypair_reply', {
     write_cap: bytes(168, 1),
     read_cap: bytes(136, 1),
     first_message_index: bytes(104, 1),
