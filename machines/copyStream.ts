@@ -230,7 +230,7 @@ export const copyStreamMachine = setup({
     wasCancelled: ({ context }) => context.outcome === 'cancelled',
   },
   actions: {
-    recordError: assign({ error: ({ event }) => (event as unknown as { error: unknown }).error }),
+    recordError: assign({ error: ({ event }) => ('error' in event ? event.error : undefined) }),
     emitProgress: emit(({ context }) => ({
       type: 'progress' as const,
       id: context.id,
@@ -475,7 +475,7 @@ export const copyStreamMachine = setup({
       output: ({ context }) => ({ status: 'errored' as const, id: context.id, error: context.error }),
     },
   },
-  output: ({ event }) => (event as unknown as { output: CopyStreamOutput }).output,
+  output: ({ event }) => event.output as CopyStreamOutput,
 });
 
 function missing(name: string) {

@@ -226,5 +226,5 @@ export const windowMachine = setup({
       }),
     },
   },
-  output: ({ event }) => (event as unknown as { output: WindowOutput }).output,
+  output: ({ event }) => event.output as WindowOutput,
 });
