@@ -23,6 +23,7 @@ import { hex, type LocalRequest, settleLocal } from '../src/protocol/index.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
 import { fail, ok, type Respond } from '../src/protocol/result.js';
 import type { DecodedResponse } from '../src/wire/index.js';
+import { CancelIndex } from './cancelIndex.js';
 import { Deadlines } from './deadlines.js';
 
 type Link = 'connecting' | 'ready' | 'down' | 'disconnected' | 'failed' | 'closed';
@@ -75,7 +76,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     const locals = new Map<string, LocalEntry>();
     const ops = new Map<string, OpEntry>();
     /** cancel key → query ids of the operations it stops (usually one). */
-    const byCancelKey = new Map<string, Set<string>>();
+    const byCancelKey = new CancelIndex();
     const cancels = new Map<string, { cancelKey: string; respond: Respond<void> }>();
     const surbs = new Map<string, Respond<unknown>>();
     const works = new Map<string, { actor: AnyActorRef; respond: Respond<unknown> }>();
@@ -179,9 +180,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       if (!entry) return;
       ops.delete(queryId);
       if (!entry.actor) held--;
-      const keyed = byCancelKey.get(entry.input.cancelKey);
-      keyed?.delete(queryId);
-      if (keyed?.size === 0) byCancelKey.delete(entry.input.cancelKey);
+      byCancelKey.remove(entry.input.cancelKey, queryId);
       entry.respond(ok(output));
     }
 
@@ -198,12 +197,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       }
       const entry: OpEntry = { input: c.op, parent: c.parent, respond: c.respond, actor: undefined };
       ops.set(queryId, entry);
-      let keyed = byCancelKey.get(c.op.cancelKey);
-      if (!keyed) {
-        keyed = new Set();
-        byCancelKey.set(c.op.cancelKey, keyed);
-      }
-      keyed.add(queryId);
+      byCancelKey.add(c.op.cancelKey, queryId);
       held++;
       if (link === 'ready') createOp(queryId, entry);
     }
@@ -218,7 +212,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         cancels.set(c.queryId, { cancelKey: c.cancelKey, respond: c.respond });
         transmit(c.bytes);
       }
-      for (const queryId of [...(byCancelKey.get(c.cancelKey) ?? [])]) {
+      for (const queryId of byCancelKey.get(c.cancelKey)) {
         const entry = ops.get(queryId)!;
         if (entry.actor) entry.actor.send({ type: 'op.cancel', sent });
         else settleOp(queryId, { outcome: 'cancelled' });
@@ -231,7 +225,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       const pending = cancels.get(queryId);
       if (!pending) return;
       cancels.delete(queryId);
-      for (const id of byCancelKey.get(pending.cancelKey) ?? [])
+      for (const id of byCancelKey.get(pending.cancelKey))
         ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
       pending.respond(ok(undefined));
     }
