@@ -225,8 +225,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       const pending = cancels.get(queryId);
       if (!pending) return;
       cancels.delete(queryId);
-      for (const id of byCancelKey.get(pending.cancelKey))
-        ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
+      for (const id of byCancelKey.get(pending.cancelKey)) ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
       pending.respond(ok(undefined));
     }
 

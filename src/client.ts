@@ -56,6 +56,7 @@ import {
   cancelResendingEncryptedMessage,
   countArg,
   durationArg,
+  encodeWithoutQueryId,
   encodeWithQueryId,
   hex,
   type Respond,
@@ -695,7 +696,8 @@ export class ThinClient implements AsyncDisposable {
   ): Promise<unknown> {
     this.ensureOpen();
     options.signal?.throwIfAborted();
-    const bytes = encodeWithQueryId('send_message', body, randomId());
+    // No query_id: the real kpclientd keys send_message by its SURB id (as the reference clients send it).
+    const bytes = encodeWithoutQueryId('send_message', body);
     return settleOnce<unknown>(
       options.signal,
       (respond) => this.tell({ type: 'registry.send', bytes, ...(surb ? { surb } : {}), respond }),

@@ -47,6 +47,15 @@ export function encodeWithQueryId<K extends RequestKey>(
   return bytes;
 }
 
+/** A request body as CBOR without a query id (send_message has none: the daemon keys it by SURB id). */
+export function encodeWithoutQueryId<K extends RequestKey>(key: K, body: RequestBody<K>): Uint8Array {
+  const bytes = encodeRequest(key, body);
+  if (bytes.length + 4 > MAX_FRAME_SIZE) {
+    throw new PayloadTooLargeError(`${key} request of ${bytes.length} bytes exceeds the frame limit`);
+  }
+  return bytes;
+}
+
 /** The daemon's reply to a local request → its typed result or typed error. */
 export function settleLocal<T>(request: LocalRequest<T>, message: DecodedResponse): Result<T> {
   if (message.key !== request.replyKey) {

@@ -310,6 +310,8 @@ describe('every method, over the socket', () => {
     await h.client.sendMessage(surbId, bytes(3, 1), bytes(32), bytes(5));
     const req = await h.daemon.nextRequest('send_message');
     expect(req.body).toMatchObject({ with_surb: true, surbid: surbId, payload: bytes(3, 1) });
+    // As the reference clients send it: kpclientd keys send_message by its SURB id, not a query id.
+    expect(req.body.query_id).toBeUndefined();
     req.conn.send('message_sent_event', { surbid: surbId, sent_at: 1700000000n, reply_eta: 2_500_000_000n });
     req.conn.send('message_reply_event', { surbid: surbId, payload: bytes(3, 1), error_code: 0 });
     const sent = await sentEv;
