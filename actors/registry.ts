@@ -52,6 +52,16 @@ const OP_PREFIX = 'op:';
 function stopChild(actor: AnyActorRef): void {
   (actor as AnyActorRef & { _stop(): void })._stop();
 }
+
+/**
+ * A window that finished before one of its box operations (it was cancelled or failed) no longer
+ * listens: the operation's done event would only make XState warn about a stopped actor. Called on
+ * completion, which XState runs before it relays that event to the parent.
+ */
+function forgetStoppedParent(actor: AnyActorRef): void {
+  const child = actor as AnyActorRef & { _parent?: AnyActorRef };
+  if (child._parent && child._parent.getSnapshot().status !== 'active') child._parent = undefined;
+}
 const REPLY_KEY = {
   encryptedMessage: 'start_resending_encrypted_message_reply',
   copyCommand: 'start_resending_copy_command_reply',
@@ -163,7 +173,10 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       if (!entry.actor) held--;
       entry.actor = actor;
       actor.subscribe({
-        complete: () => settleOp(queryId, actor.getSnapshot().output as ArqOutput),
+        complete: () => {
+        forgetStoppedParent(actor);
+        settleOp(queryId, actor.getSnapshot().output as ArqOutput);
+      },
         error: (error) => {
           logger.error({ actor: OP_PREFIX + queryId, err: String(error) }, 'operation actor failed');
           settleOp(queryId, {
