@@ -174,9 +174,9 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       entry.actor = actor;
       actor.subscribe({
         complete: () => {
-        forgetStoppedParent(actor);
-        settleOp(queryId, actor.getSnapshot().output as ArqOutput);
-      },
+          forgetStoppedParent(actor);
+          settleOp(queryId, actor.getSnapshot().output as ArqOutput);
+        },
         error: (error) => {
           logger.error({ actor: OP_PREFIX + queryId, err: String(error) }, 'operation actor failed');
           settleOp(queryId, {
