@@ -90,25 +90,19 @@ export {
   type SendOutcome,
 } from './offlineQueue.js';
 // ---- Pigeonhole building blocks (src/pigeonhole/) ----
-export {
-  ChannelBusyError,
-  type ChannelClient,
-  ChannelExistsError,
-  ChannelNotFoundError,
-  type ChannelShare,
-  decodeChannelShare,
-  encodeChannelShare,
-  ReadChannel,
-  type ReceivedMessage,
-  type SentMessage,
-  WriteChannel,
+// The channels themselves live behind katzenpost-thin-client/sqlite (src/sqlite.ts); type-only
+// exports here are erased, so they do not pull better-sqlite3 into the main entry.
+export type {
+  ChannelClient,
+  ChannelShare,
+  ReceivedMessage,
+  SentMessage,
 } from './pigeonhole/channels.js';
 export {
   type CheckpointStore,
   MemoryCheckpointStore,
 } from './pigeonhole/checkpoint.js';
 export { FileCheckpointStore } from './pigeonhole/checkpointFileStore.js';
-export { SqliteCheckpointStore } from './pigeonhole/checkpointSqliteStore.js';
 export {
   type CopyOptions,
   type CopyResult,
@@ -128,8 +122,6 @@ export {
   readLengthPrefix,
   reassemblePayload,
 } from './pigeonhole/framing.js';
-export { SqliteOfflineStorage } from './pigeonhole/offlineStore.js';
-export { PigeonholeStore, StoreError } from './pigeonhole/store.js';
 export {
   autoWindow,
   readStream,
