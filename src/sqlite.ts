@@ -1,18 +1,8 @@
 /**
  * katzenpost-thin-client/sqlite: everything backed by SQLite (better-sqlite3), kept off the main entry so
- * that users who never open a store do not need the native module installed.
+ * that users who never open a store do not need the native module installed (better-sqlite3 is an
+ * optional peer dependency: importing this entry without it fails with Node's own module-not-found).
  */
-import { createRequire } from 'node:module';
-
-// Fail with an actionable message instead of a bare ERR_MODULE_NOT_FOUND from deep inside store.ts.
-try {
-  createRequire(import.meta.url).resolve('better-sqlite3');
-} catch (err) {
-  throw new Error('install better-sqlite3 to use katzenpost-thin-client/sqlite (npm install better-sqlite3)', {
-    cause: err,
-  });
-}
-
 export {
   ChannelBusyError,
   type ChannelClient,
@@ -26,8 +16,8 @@ export {
   type PendingMessage,
   ReadChannel,
   type ReadChannelOptions,
-  type ReceiveOptions,
   type ReceivedMessage,
+  type ReceiveOptions,
   type SendOptions,
   type SentMessage,
   type TransferProgress,
