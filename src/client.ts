@@ -17,6 +17,16 @@ import { wiredClientMachine } from '../actors/wiring.js';
 import type { ClientEmitted, clientMachine, LinkState } from '../machines/client.js';
 import type { ReconnectPolicy } from '../machines/connection.js';
 import type { RegistryCommand, WorkStats } from '../machines/registry.js';
+import {
+  type BlockingSendOptions,
+  type CallOptions,
+  type Clock,
+  type ConnectOptions,
+  type CopyCommandOptions,
+  DEFAULT_QUEUE_LIMIT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  validateConnectOptions,
+} from './clientOptions.js';
 import { type Config, loadConfig } from './config.js';
 import {
   ClientClosedError,
@@ -82,6 +92,7 @@ import type {
   TombstoneRangeEnvelopesResult,
   TombstoneRangeResult,
 } from './protocol/types.js';
+import { abortReason, settleOnce } from './settleOnce.js';
 import { type ClientStatus, StatusFeed, type StatusOptions } from './status.js';
 import type { DecodedResponse, RequestBody, RequestKey } from './wire/index.js';
 import { OP_PARENT, SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
@@ -91,89 +102,18 @@ import { OP_PARENT, SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
 export type { LinkState } from '../machines/client.js';
 export type { ReconnectPolicy } from '../machines/connection.js';
 export type { WorkStats } from '../machines/registry.js';
+export type {
+  BlockingSendOptions,
+  CallOptions,
+  Clock,
+  ConnectOptions,
+  CopyCommandOptions,
+} from './clientOptions.js';
 export type { Logger } from './logger.js';
 export type * from './protocol/types.js';
 export type { ClientStatus, StatusOptions } from './status.js';
 
-/** XState's clock interface (setTimeout/clearTimeout), e.g. `new SimulatedClock()`. */
-export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
-
-export interface ConnectOptions {
-  /** Aborts the first connection attempt. */
-  signal?: AbortSignal;
-  /** How to redial after the connection is lost. Defaults: 1 s doubling to 60 s, ±20 %, forever. */
-  reconnect?: Partial<ReconnectPolicy>;
-  /** An XState inspection observer; it receives sanitized events only (src/inspect.ts). */
-  inspect?: InspectOption;
-  /** Dial plus handshake must complete within this. @default 60000 */
-  handshakeTimeoutMs?: number;
-  /** The clock for backoff, handshake and request deadlines (tests pass an xstate SimulatedClock). */
-  clock?: Clock;
-  /** The deadline of every local request; a call's own `timeoutMs` overrides it. @default 60000 */
-  requestTimeoutMs?: number;
-  /** Reject at once with NotConnectedError while the client redials, instead of waiting. @default false */
-  failFast?: boolean;
-  /** Requests held while the client redials, at most; more reject with NotConnectedError. @default 65536 */
-  queueLimit?: number;
-  /** A pino-compatible logger (debug/info/warn/error); it never receives a secret. */
-  logger?: Logger;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** Local requests: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
-  timeoutMs?: number;
-}
-
-export interface BlockingSendOptions extends CallOptions {
-  /** Gives up (rejecting with a TimeoutError) after this long. @default 30000 */
-  timeoutMs?: number;
-}
-
-export interface CopyCommandOptions extends CallOptions {
-  /** Pin the courier (32 bytes); used only together with courierQueueId. */
-  courierIdentityHash?: Uint8Array;
-  courierQueueId?: Uint8Array;
-}
-
-/** Internal: a window parents its box operations. */
 type OpOptions = CallOptions & { [OP_PARENT]?: AnyActorRef };
-
-const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
-const DEFAULT_QUEUE_LIMIT = 65_536;
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-/**
- * A promise settled by the first of: the registry's `respond`, or `signal` aborting (then `onAbort`
- * runs and it rejects with `signal.reason`). The abort listener never outlives the promise.
- */
-function settleOnce<T>(
-  signal: AbortSignal | undefined,
-  start: (respond: Respond<T>) => void,
-  onAbort: () => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    let settled = false;
-    const abort = () => {
-      if (settled) return;
-      settled = true;
-      onAbort();
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    start((result: Result<T>) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', abort);
-      if (result.ok) resolve(result.value);
-      else reject(result.error);
-    });
-  });
-}
 
 // ---- the client -------------------------------------------------------------------------------
 
@@ -899,27 +839,4 @@ export class ThinClient implements AsyncDisposable {
 
 function toThinClientError(error: Error | undefined, fallback: ThinClientError): ThinClientError {
   return error instanceof ThinClientError ? error : fallback;
-}
-
-function validateConnectOptions(options: ConnectOptions): void {
-  const policy = options.reconnect;
-  if (options.requestTimeoutMs !== undefined) durationArg(options.requestTimeoutMs, 'requestTimeoutMs');
-  if (options.queueLimit !== undefined) countArg(options.queueLimit, 'queueLimit', Number.MAX_SAFE_INTEGER);
-  if (!policy) return;
-  for (const name of ['initialDelayMs', 'maxDelayMs', 'factor', 'jitter', 'maxAttempts'] as const) {
-    const value = policy[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-      throw new InvalidArgumentError(
-        `reconnect.${name}`,
-        `expected a non-negative number, got ${String(value)}`,
-      );
-    }
-  }
-  if (policy.factor !== undefined && policy.factor < 1) {
-    throw new InvalidArgumentError('reconnect.factor', 'expected a number ≥ 1');
-  }
-  if (policy.jitter !== undefined && policy.jitter > 1) {
-    throw new InvalidArgumentError('reconnect.jitter', 'expected a fraction in [0, 1]');
-  }
 }

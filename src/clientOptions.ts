@@ -1,0 +1,79 @@
+/**
+ * The options of ThinClient.connect and of its calls, their defaults, and their checks.
+ */
+import type { ActorOptions, AnyActorLogic } from 'xstate';
+import type { ReconnectPolicy } from '../machines/connection.js';
+import { InvalidArgumentError } from './errors.js';
+import type { InspectOption } from './inspect.js';
+import type { Logger } from './logger.js';
+import { countArg, durationArg } from './protocol/index.js';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_QUEUE_LIMIT = 65_536;
+
+/** XState's clock interface (setTimeout/clearTimeout), e.g. `new SimulatedClock()`. */
+export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+
+export interface ConnectOptions {
+  /** Aborts the first connection attempt. */
+  signal?: AbortSignal;
+  /** How to redial after the connection is lost. Defaults: 1 s doubling to 60 s, ±20 %, forever. */
+  reconnect?: Partial<ReconnectPolicy>;
+  /** An XState inspection observer; it receives sanitized events only (src/inspect.ts). */
+  inspect?: InspectOption;
+  /** Dial plus handshake must complete within this. @default 60000 */
+  handshakeTimeoutMs?: number;
+  /** The clock for backoff, handshake and request deadlines (tests pass an xstate SimulatedClock). */
+  clock?: Clock;
+  /** The deadline of every local request; a call's own `timeoutMs` overrides it. @default 60000 */
+  requestTimeoutMs?: number;
+  /** Reject at once with NotConnectedError while the client redials, instead of waiting. @default false */
+  failFast?: boolean;
+  /** Requests held while the client redials, at most; more reject with NotConnectedError. @default 65536 */
+  queueLimit?: number;
+  /** A pino-compatible logger (debug/info/warn/error); it never receives a secret. */
+  logger?: Logger;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Local requests: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface BlockingSendOptions extends CallOptions {
+  /** Gives up (rejecting with a TimeoutError) after this long. @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface CopyCommandOptions extends CallOptions {
+  /** Pin the courier (32 bytes); used only together with courierQueueId. */
+  courierIdentityHash?: Uint8Array;
+  courierQueueId?: Uint8Array;
+}
+
+/** Internal: a window parents its box operations. */
+
+/** Throws InvalidArgumentError naming the first bad option. */
+export function validateConnectOptions(options: ConnectOptions): void {
+  const policy = options.reconnect;
+  if (options.requestTimeoutMs !== undefined) durationArg(options.requestTimeoutMs, 'requestTimeoutMs');
+  if (options.queueLimit !== undefined) countArg(options.queueLimit, 'queueLimit', Number.MAX_SAFE_INTEGER);
+  if (!policy) return;
+  for (const name of ['initialDelayMs', 'maxDelayMs', 'factor', 'jitter', 'maxAttempts'] as const) {
+    const value = policy[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+      throw new InvalidArgumentError(
+        `reconnect.${name}`,
+        `expected a non-negative number, got ${String(value)}`,
+      );
+    }
+  }
+  if (policy.factor !== undefined && policy.factor < 1) {
+    throw new InvalidArgumentError('reconnect.factor', 'expected a number ≥ 1');
+  }
+  if (policy.jitter !== undefined && policy.jitter > 1) {
+    throw new InvalidArgumentError('reconnect.jitter', 'expected a fraction in [0, 1]');
+  }
+}
