@@ -32,7 +32,11 @@ export interface InspectorServer {
   readonly inspect: (event: InspectionEvent) => void;
   /** Rows recorded so far (bounded by `history`). */
   rows(): readonly TraceRow[];
+  /** Ends every open event stream and stops listening; safe to call more than once. */
   close(): Promise<void>;
+  /** Resolves once the server has stopped, whoever stopped it. */
+  closed(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const RECORDED = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
@@ -83,15 +87,23 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     for (const res of streams) res.write(line);
   };
 
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      for (const res of streams) res.end();
+      streams.clear();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
   return {
     url: `http://${host}:${port}/`,
     inspect,
     rows: () => history,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of streams) res.end();
-        streams.clear();
-        server.close(() => resolve());
-      }),
+    close,
+    closed: () => closed,
+    [Symbol.asyncDispose]: close,
   };
 }

@@ -83,4 +83,18 @@ describe('live inspector', () => {
     expect(all).not.toContain(capB64.slice(0, 40));
     expect(all).not.toContain(JSON.stringify(Array.from(writeCap.subarray(0, 16))).slice(1, -1));
   });
+
+  it('closes like the client and the devnet: close(), closed() and await using; the port stops listening', async () => {
+    let url = '';
+    {
+      await using server = await startInspectorServer();
+      url = server.url;
+      await fetch(url);
+    }
+    await expect(fetch(url)).rejects.toThrow();
+    const again = await startInspectorServer();
+    const closed = again.closed();
+    await Promise.all([again.close(), again.close()]);
+    await closed;
+  });
 });
