@@ -28,6 +28,7 @@ import {
   validateConnectOptions,
 } from './clientOptions.js';
 import { type Config, loadConfig } from './config.js';
+import { DaemonView } from './daemonView.js';
 import {
   ClientClosedError,
   ConnectionLostError,
@@ -126,15 +127,7 @@ export class ThinClient implements AsyncDisposable {
   private readonly requestTimeoutMs: number;
   private readonly hub = new EventHub();
   private readonly statusFeed = new StatusFeed(() => this.currentStatus());
-  /**
-   * Daemon events that arrive while a (re)handshake is still under way, published in arrival order
-   * when the session is ready — so that `connectionStatus { isConnected: true }` always means the
-   * client can send, as an application flushing an offline queue on it expects.
-   */
-  private heldDuringHandshake: ThinClientEvent[] = [];
-  private document: PkiDocument | null = null;
-  private sphinx: SphinxGeometry | null = null;
-  private pigeonhole: PigeonholeGeometry | null = null;
+  private readonly daemon = new DaemonView(this.hub);
   private closing = false;
   private finished = false;
   private readonly closedPromise: Promise<Error | undefined>;
@@ -312,12 +305,12 @@ export class ThinClient implements AsyncDisposable {
 
   /** The decoded current PKI document (signatures stripped by the daemon), or null. */
   pkiDocument(): PkiDocument | null {
-    return this.document;
+    return this.daemon.document;
   }
 
   /** Every service node offering `capability` in the current document. */
   getServices(capability: string): ServiceDescriptor[] {
-    return this.document ? findServices(this.document, capability) : [];
+    return this.daemon.document ? findServices(this.daemon.document, capability) : [];
   }
 
   /** One service offering `capability`, chosen at random; throws when there is none. */
@@ -326,7 +319,9 @@ export class ThinClient implements AsyncDisposable {
     if (services.length === 0) {
       throw new ThinClientError(
         'ERR_SERVICE_NOT_FOUND',
-        this.document ? `no service offers ${JSON.stringify(capability)}` : 'no PKI document available',
+        this.daemon.document
+          ? `no service offers ${JSON.stringify(capability)}`
+          : 'no PKI document available',
       );
     }
     return services[Math.floor(Math.random() * services.length)]!;
@@ -334,12 +329,12 @@ export class ThinClient implements AsyncDisposable {
 
   /** The daemon's Sphinx geometry (from the handshake). */
   get sphinxGeometry(): SphinxGeometry {
-    return this.sphinx!;
+    return this.daemon.sphinx!;
   }
 
   /** The daemon's Pigeonhole geometry (from the handshake). */
   get pigeonholeGeometry(): PigeonholeGeometry {
-    return this.pigeonhole!;
+    return this.daemon.pigeonhole!;
   }
 
   /** The signed PKI document (cert.Certificate CBOR) for `epoch` (0n: the current one). */
@@ -365,7 +360,13 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    const body = sendMessageBody(surbId, payload, destNode, destQueue, this.sphinx?.userForwardPayloadLength);
+    const body = sendMessageBody(
+      surbId,
+      payload,
+      destNode,
+      destQueue,
+      this.daemon.sphinx?.userForwardPayloadLength,
+    );
     await this.send(body, undefined, options);
   }
 
@@ -381,7 +382,7 @@ export class ThinClient implements AsyncDisposable {
       payload,
       destNode,
       destQueue,
-      this.sphinx?.userForwardPayloadLength,
+      this.daemon.sphinx?.userForwardPayloadLength,
     );
     await this.send(body, undefined, options);
   }
@@ -395,7 +396,13 @@ export class ThinClient implements AsyncDisposable {
   ): Promise<Uint8Array> {
     const timeoutMs = durationArg(options.timeoutMs ?? 30_000, 'timeoutMs');
     const surbId = randomId();
-    const body = sendMessageBody(surbId, payload, destNode, destQueue, this.sphinx?.userForwardPayloadLength);
+    const body = sendMessageBody(
+      surbId,
+      payload,
+      destNode,
+      destQueue,
+      this.daemon.sphinx?.userForwardPayloadLength,
+    );
     return (await this.send(body, { id: hex(surbId), timeoutMs }, options)) as Uint8Array;
   }
 
@@ -419,7 +426,7 @@ export class ThinClient implements AsyncDisposable {
           plaintext,
           writeCap,
           messageBoxIndex,
-          this.pigeonhole?.maxPlaintextPayloadLength,
+          this.daemon.pigeonhole?.maxPlaintextPayloadLength,
         ),
       options,
     );
@@ -698,13 +705,13 @@ export class ThinClient implements AsyncDisposable {
   private onEmitted(emitted: ClientEmitted): void {
     switch (emitted.type) {
       case 'message':
-        this.onMessage(emitted.message);
+        this.daemon.onMessage(emitted.message, this.isDaemonConnected());
         break;
       case 'linkReady':
         this.onReady(emitted);
         break;
       case 'linkLost': {
-        this.heldDuringHandshake = [];
+        this.daemon.drop();
         this.logger.warn({ graceful: emitted.graceful, requested: emitted.requested }, 'daemon link lost');
         if (!emitted.requested) {
           const error = new ConnectionLostError(
@@ -763,57 +770,20 @@ export class ThinClient implements AsyncDisposable {
     if (ready.first) {
       const first = this.firstReady;
       this.firstReady = undefined;
-      if (!this.sphinx || !this.pigeonhole) {
+      if (!this.daemon.sphinx || !this.daemon.pigeonhole) {
         first?.reject(new ProtocolError('the daemon sent no geometry in its handshake'));
         void this.close();
         return;
       }
       first?.resolve();
     }
-    for (const held of this.heldDuringHandshake.splice(0)) this.hub.publish(held);
+    this.daemon.release();
     this.hub.publish({
       type: 'daemonConnected',
       instanceToken: ready.instanceToken,
       resumed: ready.resumed,
       replayed: ready.replayed,
     });
-  }
-
-  private onMessage(message: DecodedResponse): void {
-    let document: PkiDocument | null = null;
-    switch (message.key) {
-      case 'connection_status_event': {
-        const { sphinx_geometry, pigeonhole_geometry } = message.body;
-        try {
-          if (sphinx_geometry !== undefined) this.sphinx = sphinxGeometryFromWire(sphinx_geometry);
-          if (pigeonhole_geometry !== undefined)
-            this.pigeonhole = pigeonholeGeometryFromWire(pigeonhole_geometry);
-        } catch (error) {
-          this.hub.publish({ type: 'protocolError', error: error as ProtocolError });
-        }
-        break;
-      }
-      case 'new_pki_document_event': {
-        const payload = message.body.payload;
-        if (payload && payload.length > 0) {
-          try {
-            document = decodePkiDocument(payload);
-            this.document = document;
-          } catch (error) {
-            this.hub.publish({
-              type: 'protocolError',
-              error:
-                error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error }),
-            });
-          }
-        }
-        break;
-      }
-    }
-    const event = eventFromMessage(message, document);
-    if (!event) return;
-    if (this.isDaemonConnected()) this.hub.publish(event);
-    else this.heldDuringHandshake.push(event);
   }
 
   private onFatal(error: unknown): void {
