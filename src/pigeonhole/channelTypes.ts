@@ -1,3 +1,4 @@
+/** The channels' client interface, errors, share strings, options and results. */
 import { MESSAGE_BOX_INDEX_SIZE, READ_CAP_SIZE } from '../crypto/bacap.js';
 import { InvalidArgumentError, ThinClientError } from '../errors.js';
 

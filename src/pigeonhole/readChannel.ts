@@ -1,3 +1,4 @@
+/** ReadChannel: a durable incoming stream of framed messages (the design is in channels.ts). */
 import { indexCounter, MESSAGE_BOX_INDEX_SIZE, nextIndex, READ_CAP_SIZE } from '../crypto/bacap.js';
 import { BoxIdNotFoundError, isExpectedOutcome, TombstoneError } from '../errors.js';
 import {

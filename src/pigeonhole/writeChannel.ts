@@ -1,3 +1,4 @@
+/** WriteChannel: a durable outgoing stream of framed messages (the design is in channels.ts). */
 import {
   indexCounter,
   MESSAGE_BOX_INDEX_SIZE,
