@@ -360,14 +360,7 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    const body = sendMessageBody(
-      surbId,
-      payload,
-      destNode,
-      destQueue,
-      this.daemon.sphinx?.userForwardPayloadLength,
-    );
-    await this.send(body, undefined, options);
+    await this.send(this.messageBody(surbId, payload, destNode, destQueue), undefined, options);
   }
 
   /** Sends `payload` to a service without a SURB; nothing comes back. */
@@ -377,14 +370,7 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    const body = sendMessageBody(
-      undefined,
-      payload,
-      destNode,
-      destQueue,
-      this.daemon.sphinx?.userForwardPayloadLength,
-    );
-    await this.send(body, undefined, options);
+    await this.send(this.messageBody(null, payload, destNode, destQueue), undefined, options);
   }
 
   /** Sends `payload` with a private SURB and resolves with the reply payload. */
@@ -396,13 +382,7 @@ export class ThinClient implements AsyncDisposable {
   ): Promise<Uint8Array> {
     const timeoutMs = durationArg(options.timeoutMs ?? 30_000, 'timeoutMs');
     const surbId = randomId();
-    const body = sendMessageBody(
-      surbId,
-      payload,
-      destNode,
-      destQueue,
-      this.daemon.sphinx?.userForwardPayloadLength,
-    );
+    const body = this.messageBody(surbId, payload, destNode, destQueue);
     return (await this.send(body, { id: hex(surbId), timeoutMs }, options)) as Uint8Array;
   }
 
@@ -634,6 +614,22 @@ export class ThinClient implements AsyncDisposable {
       (respond) => this.tell({ type: 'registry.request', queryId: id, bytes, request, timeoutMs, respond }),
       () => this.tell({ type: 'registry.forget', queryId: id }),
     )) as T;
+  }
+
+  /** send_message's body, checked against the Sphinx geometry's payload limit. */
+  private messageBody(
+    surbId: Uint8Array | null,
+    payload: Uint8Array,
+    destNode: Uint8Array,
+    destQueue: Uint8Array,
+  ): RequestBody<'send_message'> {
+    return sendMessageBody(
+      surbId,
+      payload,
+      destNode,
+      destQueue,
+      this.daemon.sphinx?.userForwardPayloadLength,
+    );
   }
 
   private async send(

@@ -5,14 +5,15 @@ import { bytesArg } from './args.js';
 import { MAX_QUEUE_ID } from './arq.js';
 
 /** `maxPayload`: the Sphinx geometry's UserForwardPayloadLength, when known. */
+/** `surbId`: null sends without a SURB (nothing comes back); anything else must be 16 bytes. */
 export function sendMessageBody(
-  surbId: Uint8Array | undefined,
+  surbId: Uint8Array | null,
   payload: Uint8Array,
   destNode: Uint8Array,
   destQueue: Uint8Array,
   maxPayload: number | undefined,
 ): RequestBody<'send_message'> {
-  if (surbId !== undefined) bytesArg(surbId, 'surbId', SIZES.surbId);
+  if (surbId !== null) bytesArg(surbId, 'surbId', SIZES.surbId);
   bytesArg(payload, 'payload');
   bytesArg(destNode, 'destNode', SIZES.hash);
   bytesArg(destQueue, 'destQueue', { min: 1, max: MAX_QUEUE_ID });
