@@ -1,7 +1,7 @@
 /** The channels' rows in the store, their leases, and argument checks. */
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
-import { ChannelBusyError, checkBytes } from './channelTypes.js';
+import { ChannelBusyError, ChannelNotFoundError, checkBytes } from './channelTypes.js';
 
 export { checkBytes };
 
@@ -150,4 +150,31 @@ export interface ReadRow {
   next_index: Uint8Array;
   next_seq: number;
   owner: string | null;
+}
+
+/** Loads a stored channel by name and takes its lease, in one transaction (both channel kinds). */
+export function openStoredChannel<R extends { id: number; owner: string | null }>(
+  store: PigeonholeStore,
+  kind: 'read' | 'write',
+  name: string,
+  load: (store: PigeonholeStore, name: string) => R | undefined,
+  takeOverLease: boolean,
+): { row: R; owner: string } {
+  checkName(name);
+  const owner = newOwner();
+  const table = kind === 'read' ? 'read_channels' : 'write_channels';
+  const row = store.transaction(() => {
+    const found = load(store, name);
+    if (!found) throw new ChannelNotFoundError(kind, name);
+    takeLease(store, table, found.id, name, found.owner, owner, takeOverLease);
+    return found;
+  });
+  return { row, owner };
+}
+
+/** The names of the channels of one kind in a store. */
+export function channelNames(store: PigeonholeStore, table: 'write_channels' | 'read_channels'): string[] {
+  return (store.db.prepare(`SELECT name FROM ${table} ORDER BY name`).all() as { name: string }[]).map(
+    (r) => r.name,
+  );
 }

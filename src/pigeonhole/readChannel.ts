@@ -2,16 +2,17 @@
 import { indexCounter, MESSAGE_BOX_INDEX_SIZE, nextIndex, READ_CAP_SIZE } from '../crypto/bacap.js';
 import { BoxIdNotFoundError, isExpectedOutcome, TombstoneError } from '../errors.js';
 import {
+  channelNames,
   checkBytes,
   checkDelay,
   checkName,
   findRow,
   loadReadRow,
   newOwner,
+  openStoredChannel,
   type ReadRow,
   releaseLease,
   sleep,
-  takeLease,
 } from './channelRows.js';
 import {
   ChannelBusyError,
@@ -96,21 +97,18 @@ export class ReadChannel {
     name: string,
     options: ReadChannelOptions = {},
   ): ReadChannel {
-    checkName(name);
-    const owner = newOwner();
-    const row = store.transaction(() => {
-      const row = loadReadRow(store, name);
-      if (!row) throw new ChannelNotFoundError('read', name);
-      takeLease(store, 'read_channels', row.id, name, row.owner, owner, options.takeOverLease ?? false);
-      return row;
-    });
+    const { row, owner } = openStoredChannel(
+      store,
+      'read',
+      name,
+      loadReadRow,
+      options.takeOverLease ?? false,
+    );
     return new ReadChannel(store, client, row, owner, options);
   }
 
   static list(store: PigeonholeStore): string[] {
-    return (store.db.prepare('SELECT name FROM read_channels ORDER BY name').all() as { name: string }[]).map(
-      (r) => r.name,
-    );
+    return channelNames(store, 'read_channels');
   }
 
   /** The index of the first box of the next message to receive. */

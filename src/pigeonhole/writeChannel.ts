@@ -8,6 +8,7 @@ import {
 } from '../crypto/bacap.js';
 import { BoxAlreadyExistsError, InvalidArgumentError, NotConnectedError, ProtocolError } from '../errors.js';
 import {
+  channelNames,
   checkBytes,
   checkName,
   equalBytes,
@@ -15,8 +16,8 @@ import {
   loadWriteRow,
   loadWriteRowById,
   newOwner,
+  openStoredChannel,
   releaseLease,
-  takeLease,
   type WriteRow,
 } from './channelRows.js';
 import {
@@ -122,22 +123,19 @@ export class WriteChannel {
     name: string,
     options: WriteChannelOptions = {},
   ): WriteChannel {
-    checkName(name);
-    const owner = newOwner();
-    const row = store.transaction(() => {
-      const row = loadWriteRow(store, name);
-      if (!row) throw new ChannelNotFoundError('write', name);
-      takeLease(store, 'write_channels', row.id, name, row.owner, owner, options.takeOverLease ?? false);
-      return row;
-    });
+    const { row, owner } = openStoredChannel(
+      store,
+      'write',
+      name,
+      loadWriteRow,
+      options.takeOverLease ?? false,
+    );
     return new WriteChannel(store, client, row, owner, options);
   }
 
   /** Names of the write channels in a store. */
   static list(store: PigeonholeStore): string[] {
-    return (
-      store.db.prepare('SELECT name FROM write_channels ORDER BY name').all() as { name: string }[]
-    ).map((r) => r.name);
+    return channelNames(store, 'write_channels');
   }
 
   /** The index the next new message will start at, once every pending message is sent. */
