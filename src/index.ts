@@ -90,14 +90,19 @@ export {
   type SendOutcome,
 } from './offlineQueue.js';
 // ---- Pigeonhole building blocks (src/pigeonhole/) ----
-// The channels themselves live behind katzenpost-thin-client/sqlite (src/sqlite.ts); type-only
-// exports here are erased, so they do not pull better-sqlite3 into the main entry.
-export type {
-  ChannelClient,
-  ChannelShare,
-  ReceivedMessage,
-  SentMessage,
-} from './pigeonhole/channels.js';
+// WriteChannel and ReadChannel live behind katzenpost-thin-client/sqlite (src/sqlite.ts); their errors,
+// share strings and types come from channelTypes.ts, which needs no SQLite.
+export {
+  ChannelBusyError,
+  type ChannelClient,
+  ChannelExistsError,
+  ChannelNotFoundError,
+  type ChannelShare,
+  decodeChannelShare,
+  encodeChannelShare,
+  type ReceivedMessage,
+  type SentMessage,
+} from './pigeonhole/channelTypes.js';
 export {
   type CheckpointStore,
   MemoryCheckpointStore,

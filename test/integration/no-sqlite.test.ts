@@ -35,6 +35,7 @@ describe('on a machine without better-sqlite3', () => {
       await import(${JSON.stringify(pathToFileURL(join(out, 'src/devnet/index.js')).href)});
       new main.MemoryCheckpointStore();
       if (typeof main.ThinClient.connect !== 'function') throw new Error('no ThinClient');
+      if (typeof main.encodeChannelShare !== 'function' || !main.ChannelBusyError) throw new Error('no channel share helpers');
       console.log('ok');
     `);
     expect(r.stderr).toBe('');
