@@ -13,10 +13,12 @@
  *
  * Every table is a Map: O(1) per start and per settle. Callers hand in a `respond` callback that is
  * called exactly once. The client machine tells the registry what the link does (`registry.link*`);
- * the registry talks to the connection actor directly to send.
+ * requests go straight to the transport (`transport.sendRaw`) and replies come straight back from
+ * it (`transport.reply`), so the request/reply path runs through no machine but the operation's own.
  */
 import { type AnyActorRef, createActor, fromCallback } from 'xstate';
 import { type ArqInput, arqMachine } from '../machines/arq.js';
+import type { TransportCommand } from '../machines/connection.js';
 import type { RegistryCommand, RegistryEvent, RegistryInput, RegistryReport } from '../machines/registry.js';
 import { ClientClosedError, ConnectionLostError, NotConnectedError, TimeoutError } from '../src/errors.js';
 import { hex, type LocalRequest, settleLocal } from '../src/protocol/index.js';
@@ -100,8 +102,13 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       surbReplies: surbs.size,
     }));
 
-    const transmit = (bytes: Uint8Array) =>
-      system.get('connection')?.send({ type: 'connection.send', bytes });
+    // Straight to the socket: the registry only transmits while the session is ready, and a
+    // transport that has just gone is reported as a lost link, after which everything is re-sent.
+    const transmit = (bytes: Uint8Array) => {
+      const connection = system.get('connection') as AnyActorRef | undefined;
+      const transport = connection?.getSnapshot().children.transport as AnyActorRef | undefined;
+      transport?.send({ type: 'transport.sendRaw', bytes } satisfies TransportCommand);
+    };
 
     /** Why work cannot start now, or undefined when it may (sent now, or held for the connection). */
     function refusal(needsMixnet: boolean): Error | undefined {
@@ -433,6 +440,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
           if (link === 'ready') transmit(event.bytes);
           return;
         case 'registry.message':
+        case 'transport.reply':
           onMessage(event.message);
           return;
         case 'registry.mixnet':

@@ -3,18 +3,33 @@
  *
  * - `tcp` dials host:port with TCP_NODELAY (`network` tcp4/tcp6 pins the address family);
  *   `unix` dials a path, and "@name" is the Linux abstract socket "\0name".
- * - Every complete frame is decoded and sent back as `transport.message`. A frame that does not
+ * - Every complete frame is decoded. A reply (it carries a query_id) goes straight to the reply
+ *   target when the input names one (the registry: the data path skips the connection machine);
+ *   every other frame is sent back as `transport.message`. A frame that does not
  *   decode (bad length prefix, oversize, malformed CBOR, wrong field types) is reported as
  *   `transport.protocolError`; the stream is then unusable, so the socket is destroyed.
  * - Any read/write error or close ends in exactly one `transport.closed`, carrying the error.
+ * - Frames written in one tick leave in one system call (cork until the next tick).
  * - Stopping the actor destroys the socket.
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
-import type { DialTarget, TransportCommand, TransportEvent } from '../machines/connection.js';
+import type {
+  DialTarget,
+  TransportCommand,
+  TransportEvent,
+  TransportInput,
+  TransportReply,
+} from '../machines/connection.js';
 import { parseHostPort } from '../src/config.js';
 import { ProtocolError } from '../src/errors.js';
-import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/wire/index.js';
+import {
+  carriesQueryId,
+  decodeResponse,
+  encodeFrame,
+  encodeRequest,
+  FrameDecoder,
+} from '../src/wire/index.js';
 
 /** Opens the socket `dial` names (not yet connected). */
 export function dialSocket(dial: DialTarget): Socket {
@@ -27,16 +42,33 @@ export function dialSocket(dial: DialTarget): Socket {
   return connect({ host, port, family, noDelay: true });
 }
 
-export interface TransportInput {
-  dial: DialTarget;
-}
+export type { TransportInput };
 
 export const transportLogic = fromCallback<TransportCommand, TransportInput, TransportEvent>(
-  ({ input, sendBack, receive }) => {
+  ({ input, system, sendBack, receive }) => {
     let socket: Socket;
     let finished = false;
+    let corked = false;
     let lastError: Error | undefined;
     const decoder = new FrameDecoder();
+
+    const deliver = (message: ReturnType<typeof decodeResponse>) => {
+      const target = input.replyTarget && carriesQueryId(message) ? system.get(input.replyTarget) : undefined;
+      if (target) target.send({ type: 'transport.reply', message } satisfies TransportReply);
+      else sendBack({ type: 'transport.message', message });
+    };
+
+    const write = (frame: Uint8Array) => {
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(frame);
+    };
 
     const finish = (error?: Error) => {
       if (finished) return;
@@ -72,7 +104,7 @@ export const transportLogic = fromCallback<TransportCommand, TransportInput, Tra
           protocolFailure(error);
           return;
         }
-        sendBack({ type: 'transport.message', message });
+        deliver(message);
         if (finished) return;
       }
       if (frameError) protocolFailure(frameError);
@@ -97,10 +129,10 @@ export const transportLogic = fromCallback<TransportCommand, TransportInput, Tra
       if (finished || socket.destroyed) return;
       switch (command.type) {
         case 'transport.send':
-          socket.write(encodeFrame(encodeRequest(command.message.key, command.message.body as never)));
+          write(encodeFrame(encodeRequest(command.message.key, command.message.body as never)));
           break;
         case 'transport.sendRaw':
-          socket.write(encodeFrame(command.bytes));
+          write(encodeFrame(command.bytes));
           break;
         case 'transport.end':
           socket.end();

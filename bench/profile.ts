@@ -1,7 +1,7 @@
 /**
- * CPU profile of the cheapest request: nextMessageBoxIndex against the instant devnet (own process),
- * BENCH_PROFILE_OPS (20,000) calls one at a time, then the top self-time functions of the client
- * process. Not a test.
+ * CPU profile of one request kind against the instant devnet (own process): nextMessageBoxIndex
+ * (the cheapest) or, with BENCH_PROFILE_OP=encrypt_write, encryptWrite; BENCH_PROFILE_OPS (20,000)
+ * calls one at a time, then the top self-time functions of the client process. Not a test.
  *
  *   node --cpu-prof --cpu-prof-dir=bench/results/profile --import tsx bench/profile.ts
  *   npx tsx bench/profile.ts --summarize bench/results/profile/<file>.cpuprofile
@@ -48,13 +48,18 @@ if (process.argv[2] === '--summarize') {
   const ops = Number(process.env.BENCH_PROFILE_OPS ?? 20_000);
   const devnet = await spawnDevnet('instant');
   const client = await ThinClient.connect(devnet.config);
-  const { firstMessageIndex } = await client.newKeypair(randomBytes(32));
+  const { writeCap, firstMessageIndex } = await client.newKeypair(randomBytes(32));
+  const encryptWrite = process.env.BENCH_PROFILE_OP === 'encrypt_write';
+  const plaintext = randomBytes(100);
+  const one = encryptWrite
+    ? () => client.encryptWrite(plaintext, writeCap, firstMessageIndex)
+    : () => client.nextMessageBoxIndex(firstMessageIndex);
   const t = performance.now();
   const cpu = process.cpuUsage();
-  for (let i = 0; i < ops; i++) await client.nextMessageBoxIndex(firstMessageIndex);
+  for (let i = 0; i < ops; i++) await one();
   const used = process.cpuUsage(cpu);
   console.log(
-    `nextMessageBoxIndex x${ops}: ${((ops * 1000) / (performance.now() - t)).toFixed(0)} ops/s, ` +
+    `${encryptWrite ? 'encryptWrite' : 'nextMessageBoxIndex'} x${ops}: ${((ops * 1000) / (performance.now() - t)).toFixed(0)} ops/s, ` +
       `client CPU ${((used.user + used.system) / ops).toFixed(0)} µs/op`,
   );
   await client.close();

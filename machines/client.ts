@@ -10,11 +10,12 @@
  *
  * The registry (actors/registry.ts) holds requests, operations, copy streams and windows in Maps
  * and creates their actors under itself, so thousands in flight never enter this snapshot. This
- * machine tells it what the link does and routes the daemon's replies to it; daemon events go to
- * the facade (`message`). The facade reads the state value (`link`, `mixnet`).
+ * machine tells it what the link does; the daemon's replies reach it straight from the transport
+ * (the connection's `replyTarget`), and any that come this way are routed to it too. Daemon events
+ * go to the facade (`message`). The facade reads the state value (`link`, `mixnet`).
  */
 import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
-import type { DecodedResponse } from '../src/wire/index.js';
+import { carriesQueryId, type DecodedResponse } from '../src/wire/index.js';
 import { type ConnectionInput, type ConnectionReport, connectionMachine } from './connection.js';
 import {
   type RegistryInput,
@@ -68,9 +69,6 @@ export type ClientEmitted =
   | { type: 'actorError'; actorId: string; error: unknown }
   | { type: 'closed' };
 
-const isReply = (message: DecodedResponse): boolean =>
-  message.key !== 'unknown' && (message.body as { query_id?: unknown }).query_id !== undefined;
-
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 export const clientMachine = setup({
@@ -105,7 +103,7 @@ export const clientMachine = setup({
     ),
   },
   guards: {
-    isReply: ({ event }) => event.type === 'connection.message' && isReply(event.message),
+    isReply: ({ event }) => event.type === 'connection.message' && carriesQueryId(event.message),
     isSurbReply: ({ event }) =>
       event.type === 'connection.message' && event.message.key === 'message_reply_event',
     reportsMixnetUp: ({ event }) =>
@@ -148,7 +146,8 @@ export const clientMachine = setup({
           id: 'connection',
           systemId: 'connection',
           src: 'connection',
-          input: ({ context }) => context.connectionInput,
+          // Replies go from the transport straight to the registry; this machine sees the rest.
+          input: ({ context }) => ({ ...context.connectionInput, replyTarget: 'registry' }),
           onDone: { target: 'closed' },
           onError: {
             target: 'closed',

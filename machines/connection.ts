@@ -3,7 +3,8 @@
  *
  *   online (invokes the socket transport)
  *     connecting   dialing → awaitingStatus → awaitingDocument → awaitingSessionReply
- *     ready        every frame is forwarded to the parent
+ *     ready        every frame is forwarded to the parent, except replies when a reply target
+ *                  takes them straight from the transport (ConnectionInput.replyTarget)
  *     closing      thin_close sent, waiting for the socket to close
  *   backoff        `after: reconnectDelay` → online
  *   disconnected   the user dropped the socket; waits for `connection.connect`
@@ -66,6 +67,18 @@ export interface ConnectionInput {
   handshakeTimeoutMs?: number;
   /** How long close() waits for the socket to flush thin_close. @default 2000 */
   closeTimeoutMs?: number;
+  /**
+   * The systemId of the actor that takes the daemon's replies (frames with a query_id) straight from
+   * the transport, as `transport.reply`: the request/reply data path then skips this machine, which
+   * only needs the handshake and the daemon's events. Without it, replies are forwarded like any frame.
+   */
+  replyTarget?: string;
+}
+
+/** The transport's input: where to dial, and who takes replies directly (ConnectionInput.replyTarget). */
+export interface TransportInput {
+  dial: DialTarget;
+  replyTarget?: string;
 }
 
 // ---- events ---------------------------------------------------------------------------------
@@ -77,7 +90,13 @@ export type TransportEvent =
   | { type: 'transport.protocolError'; error: Error }
   | { type: 'transport.closed'; error?: Error };
 
-/** What the transport actor accepts. */
+/** What the transport sends the reply target (ConnectionInput.replyTarget) for each reply frame. */
+export interface TransportReply {
+  type: 'transport.reply';
+  message: DecodedResponse;
+}
+
+/** What the transport actor accepts (from this machine, or `transport.sendRaw` from the registry). */
 export type TransportCommand =
   | { type: 'transport.send'; message: { key: 'session_token' | 'thin_close'; body: object } }
   | { type: 'transport.sendRaw'; bytes: Uint8Array }
@@ -111,6 +130,7 @@ export type ConnectionReport =
 
 export interface ConnectionContext {
   dial: DialTarget;
+  replyTarget: string | undefined;
   clientToken: Uint8Array;
   reconnect: ReconnectPolicy;
   handshakeTimeoutMs: number;
@@ -207,7 +227,7 @@ export const connectionMachine = setup({
   },
   actors: {
     /** The socket. Provided by actors/transport.ts (tests provide scripted ones). */
-    transport: fromCallback<TransportCommand, { dial: DialTarget }>(() => {
+    transport: fromCallback<TransportCommand, TransportInput>(() => {
       throw new Error('connectionMachine: provide a transport actor');
     }),
   },
@@ -263,6 +283,7 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     dial: input.dial,
+    replyTarget: input.replyTarget,
     clientToken: input.clientToken,
     reconnect: { ...DEFAULT_RECONNECT, ...input.reconnect },
     handshakeTimeoutMs: input.handshakeTimeoutMs ?? 60_000,
@@ -282,9 +303,11 @@ export const connectionMachine = setup({
     online: {
       entry: 'resetSocketState',
       invoke: {
+        // The registry writes requests to it (children.transport) while the session is ready. No
+        // systemId: graph traversal of this machine makes many snapshots in one system.
         id: 'transport',
         src: 'transport',
-        input: ({ context }) => ({ dial: context.dial }),
+        input: ({ context }) => ({ dial: context.dial, replyTarget: context.replyTarget }),
       },
       on: {
         'transport.protocolError': {

@@ -10,6 +10,7 @@ import type { ArqOutput } from '../src/protocol/outcome.js';
 import type { Respond } from '../src/protocol/result.js';
 import type { DecodedResponse } from '../src/wire/index.js';
 import type { ArqInput, ArqReport } from './arq.js';
+import type { TransportReply } from './connection.js';
 
 /** The actor system's clock (XState's interface); tests pass a SimulatedClock. */
 export interface TimerClock {
@@ -86,7 +87,7 @@ export type RegistryLinkEvent =
 export type RegistryReport = { type: 'registry.ready'; replayed: number };
 
 /** Everything the registry receives. */
-export type RegistryEvent = RegistryCommand | RegistryLinkEvent | ArqReport;
+export type RegistryEvent = RegistryCommand | RegistryLinkEvent | ArqReport | TransportReply;
 
 export const registryPlaceholder = fromCallback<RegistryEvent, RegistryInput, RegistryReport>(() => {
   throw new Error('clientMachine: provide a registry actor');

@@ -10,6 +10,7 @@ export {
 } from './errorCodes.js';
 export { encodeFrame, FrameDecoder, MAX_FRAME_SIZE } from './frame.js';
 export {
+  carriesQueryId,
   type DecodedRequest,
   type DecodedResponse,
   type DecodeOptions,

@@ -65,6 +65,11 @@ export function decodeResponse(bytes: Uint8Array, options: DecodeOptions = {}): 
   return decodeTop(bytes, RESPONSE_KEYS, RESPONSES, options) as DecodedResponse;
 }
 
+/** A reply to one of our requests: it echoes the request's query_id (events carry none). */
+export function carriesQueryId(message: DecodedResponse): boolean {
+  return message.key !== 'unknown' && (message.body as { query_id?: unknown }).query_id !== undefined;
+}
+
 // ---- encoding ---------------------------------------------------------------------------------
 
 function buildTop(

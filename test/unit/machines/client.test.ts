@@ -4,11 +4,11 @@
  * is down, resume vs replay, close, and operations kept out of the machine's snapshot.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { createActor, fromCallback, SimulatedClock, sendParent, setup } from 'xstate';
 import { registryLogic } from '../../../actors/registry.js';
 import type { ArqInput } from '../../../machines/arq.js';
 import { type ClientEmitted, clientMachine } from '../../../machines/client.js';
-import type { ConnectionCommand, ConnectionReport } from '../../../machines/connection.js';
+import type { ConnectionCommand, ConnectionReport, TransportCommand } from '../../../machines/connection.js';
 import type { WorkStats } from '../../../machines/registry.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { ArqOutput } from '../../../src/protocol/outcome.js';
@@ -22,9 +22,28 @@ function start() {
   const sent: Uint8Array[] = [];
   const commands: ConnectionCommand[] = [];
   let report: (r: ConnectionReport) => void = () => {};
-  const connection = fromCallback<ConnectionCommand>(({ sendBack, receive }) => {
-    report = sendBack as (r: ConnectionReport) => void;
-    receive((c) => (c.type === 'connection.send' ? sent.push(c.bytes) : commands.push(c)));
+  // A stand-in connection: a transport child (the registry writes requests to it) and a driver
+  // through which the test reports what the connection would.
+  const connection = setup({
+    actors: {
+      transport: fromCallback<TransportCommand>(({ receive }) => {
+        receive((c) => void (c.type === 'transport.sendRaw' && sent.push(c.bytes)));
+      }),
+      driver: fromCallback(({ sendBack }) => {
+        report = (r) => sendBack({ type: 'test.report', report: r });
+      }),
+    },
+  }).createMachine({
+    invoke: [
+      { id: 'transport', src: 'transport' },
+      { id: 'driver', src: 'driver' },
+    ],
+    on: {
+      'test.report': {
+        actions: sendParent(({ event }) => (event as unknown as { report: ConnectionReport }).report),
+      },
+      '*': { actions: ({ event }) => void commands.push(event as ConnectionCommand) },
+    },
   });
   let stats: () => WorkStats = () => ({ requests: 0, operations: 0, streams: 0, waiting: 0, surbReplies: 0 });
   const clock = new SimulatedClock();
