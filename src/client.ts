@@ -78,7 +78,7 @@ import {
   startResendingCopyCommand,
   startResendingEncryptedMessage,
 } from './protocol/index.js';
-import type { ArqOutput } from './protocol/outcome.js';
+import type { ArqKind, ArqOutput } from './protocol/outcome.js';
 import type { LocalCall } from './protocol/requests.js';
 import type {
   CourierEnvelopesResult,
@@ -649,22 +649,28 @@ export class ThinClient implements AsyncDisposable {
   }
 
   /** Starts an ARQ operation and waits for its outcome; aborting cancels it at the daemon. */
-  private async operation(build: () => ArqCall, options: OpOptions): Promise<StartResendingResult> {
-    this.ensureOpen();
-    const call = build();
-    const queryId = randomId();
-    const request = encodeWithQueryId(call.key, call.body as never, queryId);
-    const op = { queryId: hex(queryId), kind: call.kind, request, cancelKey: hex(call.cancelKey) };
+  private operation(build: () => ArqCall, options: OpOptions): Promise<StartResendingResult> {
+    // Not async: one promise per operation, not three (thousands may be in flight).
+    let call: ArqCall;
+    let op: Extract<RegistryCommand, { type: 'registry.startOp' }>['op'];
+    try {
+      this.ensureOpen();
+      call = build();
+      const queryId = randomId();
+      const request = encodeWithQueryId(call.key, call.body as never, queryId);
+      op = { queryId: hex(queryId), kind: call.kind, request, cancelKey: hex(call.cancelKey) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { kind, cancelKey } = call;
     const parent = options[OP_PARENT];
-    const output = await settleOnce<ArqOutput>(
+    return settleOnce<StartResendingResult, ArqOutput>(
       options.signal,
       (respond) => this.tell({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond }),
       // As the matching cancel call would: the daemon stops, and so does the operation here.
-      () => this.cancel(() => cancelFor(call.kind, call.cancelKey), {}).catch(() => {}),
+      options.signal ? () => this.cancel(() => cancelFor(kind, cancelKey), {}).catch(() => {}) : noop,
+      RESULT_OF[kind],
     );
-    const result = arqResult(call.kind, output);
-    if (!result.ok) throw result.error;
-    return result.value;
   }
 
   private async cancel(build: () => CancelCall, options: CallOptions): Promise<void> {
@@ -802,6 +808,14 @@ export class ThinClient implements AsyncDisposable {
     this.resolveClosed(fatal ?? (snapshot.status === 'done' ? snapshot.context.error : undefined));
   }
 }
+
+const noop = () => {};
+
+/** An operation's outcome → its typed result, one function per kind (no closure per operation). */
+const RESULT_OF: Record<ArqKind, (output: ArqOutput) => Result<StartResendingResult>> = {
+  encryptedMessage: (output) => arqResult('encryptedMessage', output),
+  copyCommand: (output) => arqResult('copyCommand', output),
+};
 
 function toThinClientError(error: Error | undefined, fallback: ThinClientError): ThinClientError {
   return error instanceof ThinClientError ? error : fallback;
