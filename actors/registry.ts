@@ -173,10 +173,11 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     // ---- ARQ operations ----
 
     function createOp(queryId: string, entry: OpEntry) {
+      const systemId = OP_PREFIX + queryId;
       const actor = createActor(arqMachine, {
         parent: entry.parent ?? self,
-        id: OP_PREFIX + queryId,
-        systemId: OP_PREFIX + queryId,
+        id: systemId,
+        systemId,
         input: entry.input,
       });
       if (!entry.actor) held--;
