@@ -20,7 +20,7 @@ import {
   registerCpCommand,
   sendBytes,
   sendFile,
-} from '../../src/cli/cp.js';
+} from '../../src/cli/cp/index.js';
 import { ThinClient } from '../../src/client.js';
 import { configToToml } from '../../src/config.js';
 import { type Devnet, startDevnet } from '../../src/devnet/index.js';
