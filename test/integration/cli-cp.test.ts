@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CpRuntime,
   decodeCpShare,
@@ -28,22 +28,18 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import { encodeChannelShare, type TransferProgress } from '../../src/pigeonhole/channels.js';
 import { framedBoxCount } from '../../src/pigeonhole/framing.js';
 import { PigeonholeStore } from '../../src/pigeonhole/store.js';
+import { useDevnetClients } from '../helpers/devnetClient.js';
 
+const env = useDevnetClients(2);
 let net: Devnet;
 let sender: ThinClient;
 let receiver: ThinClient;
 let dir: string;
 let configPath: string;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  sender = await ThinClient.connect(net.thinClientConfig);
-  receiver = await ThinClient.connect(net.thinClientConfig);
-});
-afterAll(async () => {
-  await sender?.close();
-  await receiver?.close();
-  await net?.stop();
+beforeAll(() => {
+  net = env.net;
+  [sender, receiver] = env.clients as [ThinClient, ThinClient];
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kp-cp-'));

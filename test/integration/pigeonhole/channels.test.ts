@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ThinClient } from '../../../src/client.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ThinClient } from '../../../src/client.js';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
+import type { Devnet } from '../../../src/devnet/index.js';
 import {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -24,26 +24,21 @@ import {
   WriteChannel,
 } from '../../../src/pigeonhole/channels.js';
 import { PigeonholeStore } from '../../../src/pigeonhole/store.js';
+import { useDevnetClients } from '../../helpers/devnetClient.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
+const env = useDevnetClients(2, {}, { reconnect: { initialDelayMs: 10 } });
 let net: Devnet;
 let writerClient: ThinClient;
 let readerClient: ThinClient;
 let dir: string;
 let boxSize: number;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  writerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
-  readerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
+beforeAll(() => {
+  net = env.net;
+  [writerClient, readerClient] = env.clients as [ThinClient, ThinClient];
   boxSize = writerClient.pigeonholeGeometry!.maxPlaintextPayloadLength;
-});
-
-afterAll(async () => {
-  await writerClient?.close();
-  await readerClient?.close();
-  await net?.stop();
 });
 
 beforeEach(() => {

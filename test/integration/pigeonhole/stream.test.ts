@@ -4,10 +4,10 @@
  * cancel every operation at the daemon, and a tombstoned box in the middle of a read.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ThinClient } from '../../../src/client.js';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
+import type { Devnet } from '../../../src/devnet/index.js';
 import { TombstoneError } from '../../../src/errors.js';
 import {
   autoWindow,
@@ -18,23 +18,18 @@ import {
   streamBoxPayloadLength,
   writeStream,
 } from '../../../src/pigeonhole/streams.js';
+import { useDevnetClients } from '../../helpers/devnetClient.js';
 
+const env = useDevnetClients(2);
 let net: Devnet;
 let writer: ThinClient;
 let reader: ThinClient;
 let per: number;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  writer = await ThinClient.connect(net.thinClientConfig);
-  reader = await ThinClient.connect(net.thinClientConfig);
+beforeAll(() => {
+  net = env.net;
+  [writer, reader] = env.clients as [ThinClient, ThinClient];
   per = streamBoxPayloadLength(writer);
-});
-
-afterAll(async () => {
-  await writer?.close();
-  await reader?.close();
-  await net?.stop();
 });
 
 async function channel(client = writer) {
