@@ -23,7 +23,7 @@ import {
 } from '../../src/cli/cp/index.js';
 import { ThinClient } from '../../src/client.js';
 import { configToToml } from '../../src/config.js';
-import { type Devnet, startDevnet } from '../../src/devnet/index.js';
+import { startDevnet } from '../../src/devnet/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { encodeChannelShare, type TransferProgress } from '../../src/pigeonhole/channels.js';
 import { framedBoxCount } from '../../src/pigeonhole/framing.js';
@@ -31,20 +31,18 @@ import { PigeonholeStore } from '../../src/pigeonhole/store.js';
 import { useDevnetClients } from '../helpers/devnetClient.js';
 
 const env = useDevnetClients(2);
-let net: Devnet;
 let sender: ThinClient;
 let receiver: ThinClient;
 let dir: string;
 let configPath: string;
 
 beforeAll(() => {
-  net = env.net;
   [sender, receiver] = env.clients as [ThinClient, ThinClient];
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kp-cp-'));
   configPath = join(dir, 'thinclient.toml');
-  writeFileSync(configPath, configToToml(net.thinClientConfig));
+  writeFileSync(configPath, configToToml(env.net.thinClientConfig));
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
