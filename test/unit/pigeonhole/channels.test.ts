@@ -34,6 +34,17 @@ import {
   StoreError,
 } from '../../../src/pigeonhole/store.js';
 
+/** What an offline encryptWrite/encryptRead returns: zero bytes, and the real next index. */
+function placeholderEnvelope(index: Uint8Array) {
+  const z = new Uint8Array(32);
+  return {
+    messageCiphertext: z,
+    envelopeDescriptor: z,
+    envelopeHash: z,
+    nextMessageBoxIndex: nextIndex(index),
+  };
+}
+
 /**
  * A daemon that is up but has no mixnet: newKeypair and encryptWrite are local (real BACAP caps and
  * indices), every network operation fails the way the real one does offline.
@@ -49,22 +60,10 @@ function offlineClient(maxPlaintextPayloadLength = 100): ChannelClient & { write
     },
     async encryptWrite(plaintext, _writeCap, index) {
       writes.push(plaintext);
-      const z = new Uint8Array(32);
-      return {
-        messageCiphertext: z,
-        envelopeDescriptor: z,
-        envelopeHash: z,
-        nextMessageBoxIndex: nextIndex(index),
-      };
+      return placeholderEnvelope(index);
     },
     async encryptRead(_readCap, index) {
-      const z = new Uint8Array(32);
-      return {
-        messageCiphertext: z,
-        envelopeDescriptor: z,
-        envelopeHash: z,
-        nextMessageBoxIndex: nextIndex(index),
-      };
+      return placeholderEnvelope(index);
     },
     async startResendingEncryptedMessage() {
       throw new NotConnectedError('not connected to the mixnet');
