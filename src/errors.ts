@@ -30,6 +30,25 @@ export class ThinClientError extends Error {
   }
 }
 
+/**
+ * The shape most errors share: a fixed code, a default message, and default daemon/replica codes that
+ * the options may override. `class X extends errorWithDefaults(...) {}` keeps X's own name.
+ */
+function errorWithDefaults(
+  code: string,
+  defaultMessage: string,
+  defaults: ThinClientErrorOptions = {},
+): new (
+  message?: string,
+  options?: ThinClientErrorOptions,
+) => ThinClientError {
+  return class extends ThinClientError {
+    constructor(message = defaultMessage, options: ThinClientErrorOptions = {}) {
+      super(code, message, { ...defaults, ...options });
+    }
+  };
+}
+
 /** A caller's argument is malformed (wrong length, wrong type); nothing was sent. */
 export class InvalidArgumentError extends ThinClientError {
   readonly field: string;
@@ -56,53 +75,42 @@ export class ProtocolError extends ThinClientError {
 }
 
 /** A network request was made while the client has no usable daemon or mixnet connection. */
-export class NotConnectedError extends ThinClientError {
-  constructor(message = 'not connected to the daemon', options: ThinClientErrorOptions = {}) {
-    super('ERR_NOT_CONNECTED', message, options);
-  }
-}
+export class NotConnectedError extends errorWithDefaults(
+  'ERR_NOT_CONNECTED',
+  'not connected to the daemon',
+) {}
 
 /** The daemon connection went away while a call that cannot be replayed was waiting. */
-export class ConnectionLostError extends ThinClientError {
-  constructor(message = 'connection to the daemon lost', options: ThinClientErrorOptions = {}) {
-    super('ERR_CONNECTION_LOST', message, options);
-  }
-}
+export class ConnectionLostError extends errorWithDefaults(
+  'ERR_CONNECTION_LOST',
+  'connection to the daemon lost',
+) {}
 
 /** close() was called (or the client is closed) while this call was pending. */
-export class ClientClosedError extends ThinClientError {
-  constructor(message = 'the thin client was closed', options: ThinClientErrorOptions = {}) {
-    super('ERR_CLIENT_CLOSED', message, options);
-  }
-}
+export class ClientClosedError extends errorWithDefaults('ERR_CLIENT_CLOSED', 'the thin client was closed') {}
 
 /** The operation was cancelled (daemon code 24, or a cancel call / AbortSignal). */
-export class OperationCancelledError extends ThinClientError {
-  constructor(message = 'operation cancelled', options: ThinClientErrorOptions = {}) {
-    super('ERR_CANCELLED', message, { daemonCode: 24, ...options });
-  }
-}
+export class OperationCancelledError extends errorWithDefaults('ERR_CANCELLED', 'operation cancelled', {
+  daemonCode: 24,
+}) {}
 
 /** Replica code 1: the box has not been written (yet). An expected outcome. */
-export class BoxIdNotFoundError extends ThinClientError {
-  constructor(message = 'box ID not found', options: ThinClientErrorOptions = {}) {
-    super('ERR_BOX_ID_NOT_FOUND', message, { daemonCode: 1, replicaCode: 1, ...options });
-  }
-}
+export class BoxIdNotFoundError extends errorWithDefaults('ERR_BOX_ID_NOT_FOUND', 'box ID not found', {
+  daemonCode: 1,
+  replicaCode: 1,
+}) {}
 
 /** Replica code 10: the box already holds a different message. An expected outcome. */
-export class BoxAlreadyExistsError extends ThinClientError {
-  constructor(message = 'box already exists', options: ThinClientErrorOptions = {}) {
-    super('ERR_BOX_ALREADY_EXISTS', message, { daemonCode: 10, replicaCode: 10, ...options });
-  }
-}
+export class BoxAlreadyExistsError extends errorWithDefaults('ERR_BOX_ALREADY_EXISTS', 'box already exists', {
+  daemonCode: 10,
+  replicaCode: 10,
+}) {}
 
 /** Replica code 11: the box was deleted with a tombstone. An expected outcome. */
-export class TombstoneError extends ThinClientError {
-  constructor(message = 'box is tombstoned', options: ThinClientErrorOptions = {}) {
-    super('ERR_TOMBSTONE', message, { daemonCode: 11, replicaCode: 11, ...options });
-  }
-}
+export class TombstoneError extends errorWithDefaults('ERR_TOMBSTONE', 'box is tombstoned', {
+  daemonCode: 11,
+  replicaCode: 11,
+}) {}
 
 /** Daemon code 26: the courier could not execute a copy command. */
 export class CopyCommandFailedError extends ThinClientError {
@@ -170,8 +178,4 @@ export function isExpectedOutcome(err: unknown): boolean {
 }
 
 /** A request had no answer within its deadline (`requestTimeoutMs`, or the call's `timeoutMs`). */
-export class TimeoutError extends ThinClientError {
-  constructor(message = 'the request timed out', options: ThinClientErrorOptions = {}) {
-    super('ERR_TIMEOUT', message, options);
-  }
-}
+export class TimeoutError extends errorWithDefaults('ERR_TIMEOUT', 'the request timed out') {}

@@ -91,18 +91,8 @@ export {
 } from './offlineQueue.js';
 // ---- Pigeonhole building blocks (src/pigeonhole/) ----
 // WriteChannel and ReadChannel live behind katzenpost-thin-client/sqlite (src/sqlite.ts); their errors,
-// share strings and types come from channelTypes.ts, which needs no SQLite.
-export {
-  ChannelBusyError,
-  type ChannelClient,
-  ChannelExistsError,
-  ChannelNotFoundError,
-  type ChannelShare,
-  decodeChannelShare,
-  encodeChannelShare,
-  type ReceivedMessage,
-  type SentMessage,
-} from './pigeonhole/channelTypes.js';
+// share strings and types (channelExports.ts) need no SQLite.
+export * from './pigeonhole/channelExports.js';
 export {
   type CheckpointStore,
   MemoryCheckpointStore,

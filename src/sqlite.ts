@@ -3,23 +3,15 @@
  * that users who never open a store do not need the native module installed (better-sqlite3 is an
  * optional peer dependency: importing this entry without it fails with Node's own module-not-found).
  */
+export * from './pigeonhole/channelExports.js';
 export {
-  ChannelBusyError,
-  type ChannelClient,
-  ChannelExistsError,
-  ChannelNotFoundError,
-  type ChannelShare,
   type CreateWriteChannelOptions,
-  decodeChannelShare,
-  encodeChannelShare,
   type FlushOptions,
   type PendingMessage,
   ReadChannel,
   type ReadChannelOptions,
-  type ReceivedMessage,
   type ReceiveOptions,
   type SendOptions,
-  type SentMessage,
   type TransferProgress,
   WriteChannel,
   type WriteChannelOptions,

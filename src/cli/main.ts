@@ -6,13 +6,13 @@
  *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
  *       thinclient.toml to use, until interrupted.
  *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
- *       sends a file over a Pigeonhole channel (src/cli/cp.ts).
+ *       sends a file over a Pigeonhole channel (src/cli/cp/).
  */
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configToToml } from '../config.js';
 import { startDevnet } from '../devnet/index.js';
-import { registerCpCommand } from './cp.js';
+import { registerCpCommand } from './cp/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('pigeonhole').description(

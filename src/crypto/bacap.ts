@@ -12,7 +12,7 @@
 import { gcmsiv } from '@noble/ciphers/aes.js';
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { bytesToNumberLE, equalBytes, numberToBytesLE } from '@noble/curves/utils.js';
+import { bytesToNumberLE, concatBytes, equalBytes, numberToBytesLE } from '@noble/curves/utils.js';
 import { sha512, sha512_256 } from '@noble/hashes/sha2.js';
 import { InvalidArgumentError, ThinClientError } from '../errors.js';
 import { hkdfBlake2b512 } from './hash.js';
@@ -116,18 +116,6 @@ function copy(src: Uint8Array, start = 0, end = src.length): Uint8Array {
   return new Uint8Array(src.subarray(start, end));
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 function u64le(n: bigint): Uint8Array {
   return numberToBytesLE(n, 8);
 }
@@ -162,7 +150,7 @@ export function serializeMessageBoxIndex(parts: MessageBoxIndexParts): Uint8Arra
   need(parts.blindingFactor, 32, 'blindingFactor');
   need(parts.encryptionKey, 32, 'encryptionKey');
   need(parts.hkdfState, 32, 'hkdfState');
-  return concat(u64le(parts.counter), parts.blindingFactor, parts.encryptionKey, parts.hkdfState);
+  return concatBytes(u64le(parts.counter), parts.blindingFactor, parts.encryptionKey, parts.hkdfState);
 }
 
 /** `GetMessageBoxIndexCounter`: the little-endian u64 in the first 8 bytes. */
@@ -192,7 +180,7 @@ export function advanceIndexTo(index: Uint8Array, counter: bigint): Uint8Array {
     h = okm.subarray(0, 32);
     i += 1n;
   }
-  return concat(u64le(counter), okm.subarray(64, 96), okm.subarray(32, 64), okm.subarray(0, 32));
+  return concatBytes(u64le(counter), okm.subarray(64, 96), okm.subarray(32, 64), okm.subarray(0, 32));
 }
 
 /** `NextIndex`: one ratchet step. Throws BacapError `index_exhausted` at counter 2^64-1 (Go's uint64 wrap). */
@@ -212,7 +200,7 @@ export function mutateKdfState(index: Uint8Array, salt: Uint8Array): Uint8Array 
   need(index, MESSAGE_BOX_INDEX_SIZE, 'messageBoxIndex');
   needBytes(salt, 'salt');
   const okm = hkdfBlake2b512(index.subarray(72, 104), salt, MUTATE_LABEL, 96);
-  return concat(index.subarray(0, 8), okm.subarray(64, 96), okm.subarray(32, 64), okm.subarray(0, 32));
+  return concatBytes(index.subarray(0, 8), okm.subarray(64, 96), okm.subarray(32, 64), okm.subarray(0, 32));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -281,8 +269,8 @@ export function writeCapFromEntropy(entropy: Uint8Array): Uint8Array {
   b[15]! &= 0x3f;
   const start = readU64le(b, 0) + readU64le(b, 8);
   const zero = new Uint8Array(32);
-  const startIndex = concat(u64le(start), zero, zero, entropy.subarray(32, 64));
-  return concat(edSeed, ed25519.getPublicKey(edSeed), advanceIndexTo(startIndex, start + 1n));
+  const startIndex = concatBytes(u64le(start), zero, zero, entropy.subarray(32, 64));
+  return concatBytes(edSeed, ed25519.getPublicKey(edSeed), advanceIndexTo(startIndex, start + 1n));
 }
 
 /**
@@ -349,10 +337,10 @@ function blindPublicKey(pub: Uint8Array, factor: Uint8Array, field: string): Uin
 function blindedSign(s: bigint, pub: Uint8Array, msg: Uint8Array): Uint8Array {
   const d = sha512(numberToBytesLE(s, 32));
   // The nonce input really is d[32:64] ‖ msg ‖ d[33:64].
-  const r = bytesToNumberLE(sha512(concat(d.subarray(32, 64), msg, d.subarray(33, 64)))) % L;
+  const r = bytesToNumberLE(sha512(concatBytes(d.subarray(32, 64), msg, d.subarray(33, 64)))) % L;
   const R = Point.BASE.multiply(r).toBytes();
-  const k = bytesToNumberLE(sha512(concat(R, pub, msg))) % L;
-  return concat(R, numberToBytesLE((k * s + r) % L, 32));
+  const k = bytesToNumberLE(sha512(concatBytes(R, pub, msg))) % L;
+  return concatBytes(R, numberToBytesLE((k * s + r) % L, 32));
 }
 
 function checkContext(context: Uint8Array): void {

@@ -24,6 +24,7 @@ import type {
 } from '../../machines/copyStream.js';
 import type { ThinClient } from '../client.js';
 import { CopyCommandFailedError, InvalidArgumentError } from '../errors.js';
+import { bytesArg } from '../protocol/args.js';
 import { SIZES } from '../wire/schema.js';
 import { CheckpointError, type CheckpointStore, checkCopyId, loadCopy } from './checkpoint.js';
 import { FileCheckpointStore } from './checkpointFileStore.js';
@@ -60,12 +61,6 @@ export interface CopyResult {
 }
 
 export const DEFAULT_BATCH_BOXES = 16;
-
-function need(value: unknown, size: number, field: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== size) {
-    throw new InvalidArgumentError(field, `must be a Uint8Array of ${size} bytes`);
-  }
-}
 
 function batchBoxesOf(options: CopyOptions): number {
   const n = options.batchBoxes ?? DEFAULT_BATCH_BOXES;
@@ -141,8 +136,8 @@ export async function copyToChannels(
     if (!(d.payload instanceof Uint8Array) || d.payload.length === 0) {
       throw new InvalidArgumentError(`destinations[${i}].payload`, 'must be a non-empty Uint8Array');
     }
-    need(d.writeCap, SIZES.writeCap, `destinations[${i}].writeCap`);
-    need(d.startIndex, SIZES.messageBoxIndex, `destinations[${i}].startIndex`);
+    bytesArg(d.writeCap, `destinations[${i}].writeCap`, SIZES.writeCap);
+    bytesArg(d.startIndex, `destinations[${i}].startIndex`, SIZES.messageBoxIndex);
   });
   const job: CopyJob = {
     kind: 'payload',
@@ -169,8 +164,8 @@ export async function tombstoneRangeViaCopy(
   maxCount: number,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  need(destWriteCap, SIZES.writeCap, 'destWriteCap');
-  need(destStartIndex, SIZES.messageBoxIndex, 'destStartIndex');
+  bytesArg(destWriteCap, 'destWriteCap', SIZES.writeCap);
+  bytesArg(destStartIndex, 'destStartIndex', SIZES.messageBoxIndex);
   // MaxCount 0 makes the daemon ignore IsLast (spec §2.8), so the stream would never be final.
   if (!Number.isSafeInteger(maxCount) || maxCount < 1 || maxCount > 0xffff_ffff) {
     throw new InvalidArgumentError('maxCount', 'must be an integer in [1, 2^32)');

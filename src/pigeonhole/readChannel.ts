@@ -1,24 +1,19 @@
 /** ReadChannel: a durable incoming stream of framed messages (the design is in channels.ts). */
 import { indexCounter, MESSAGE_BOX_INDEX_SIZE, nextIndex, READ_CAP_SIZE } from '../crypto/bacap.js';
 import { BoxIdNotFoundError, isExpectedOutcome, TombstoneError } from '../errors.js';
+import { ChannelLease } from './channelLease.js';
 import {
   channelNames,
   checkBytes,
   checkDelay,
   checkName,
-  findRow,
-  loadReadRow,
-  newOwner,
+  insertStoredChannel,
   openStoredChannel,
   type ReadRow,
-  releaseLease,
   sleep,
 } from './channelRows.js';
 import {
-  ChannelBusyError,
   type ChannelClient,
-  ChannelExistsError,
-  ChannelNotFoundError,
   type ChannelShare,
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_POLL_INTERVAL_MS,
@@ -38,14 +33,10 @@ export class ReadChannel {
   readonly name: string;
   readonly readCap: Uint8Array;
   readonly firstIndex: Uint8Array;
-  readonly #store: PigeonholeStore;
+  readonly #lease: ChannelLease<'read'>;
   readonly #client: ChannelClient;
-  readonly #id: number;
-  readonly #owner: string;
   readonly #pollIntervalMs: number;
   readonly #maxPayloadLength: number;
-  #queue: Promise<unknown> = Promise.resolve();
-  #closed = false;
 
   private constructor(
     store: PigeonholeStore,
@@ -54,10 +45,8 @@ export class ReadChannel {
     owner: string,
     options: ReadChannelOptions,
   ) {
-    this.#store = store;
+    this.#lease = new ChannelLease(store, 'read', row, owner);
     this.#client = client;
-    this.#id = row.id;
-    this.#owner = owner;
     this.name = row.name;
     this.readCap = row.read_cap;
     this.firstIndex = row.first_index;
@@ -76,17 +65,9 @@ export class ReadChannel {
     checkName(name);
     checkBytes(share?.readCap, READ_CAP_SIZE, 'readCap');
     checkBytes(share.firstIndex, MESSAGE_BOX_INDEX_SIZE, 'firstIndex');
-    const owner = newOwner();
-    const row = store.transaction(() => {
-      if (findRow(store, 'read_channels', name)) throw new ChannelExistsError('read', name);
-      const now = nowMs();
-      store.db
-        .prepare(
-          `INSERT INTO read_channels (name, read_cap, first_index, next_index, owner, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(name, share.readCap, share.firstIndex, share.firstIndex, owner, now, now);
-      return loadReadRow(store, name)!;
+    const { row, owner } = insertStoredChannel(store, 'read', name, {
+      read_cap: share.readCap,
+      first_index: share.firstIndex,
     });
     return new ReadChannel(store, client, row, owner, options);
   }
@@ -97,26 +78,17 @@ export class ReadChannel {
     name: string,
     options: ReadChannelOptions = {},
   ): ReadChannel {
-    const { row, owner } = openStoredChannel(
-      store,
-      'read',
-      name,
-      loadReadRow,
-      options.takeOverLease ?? false,
-    );
+    const { row, owner } = openStoredChannel(store, 'read', name, options.takeOverLease ?? false);
     return new ReadChannel(store, client, row, owner, options);
   }
 
   static list(store: PigeonholeStore): string[] {
-    return channelNames(store, 'read_channels');
+    return channelNames(store, 'read');
   }
 
   /** The index of the first box of the next message to receive. */
   get nextIndex(): Uint8Array {
-    return blob(
-      (this.#store.db.prepare('SELECT next_index FROM read_channels WHERE id = ?').get(this.#id) as ReadRow)
-        .next_index,
-    );
+    return this.#lease.nextIndex();
   }
 
   /**
@@ -134,8 +106,8 @@ export class ReadChannel {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#exclusive(async () => {
-      const ch = this.#row();
+    return this.#lease.exclusive(async () => {
+      const ch = this.#lease.row();
       const geometry = this.#client.pigeonholeGeometry;
       const assembler = new FrameReassembler({
         maxPayloadLength: options.maxPayloadLength ?? this.#maxPayloadLength,
@@ -162,22 +134,23 @@ export class ReadChannel {
       }
       const payload = assembler.payload();
       const receivedAt = nowMs();
-      this.#store.transaction(() => {
-        const advanced = this.#store.db
+      const { store, id, owner } = this.#lease;
+      store.transaction(() => {
+        const advanced = store.db
           .prepare(
             `UPDATE read_channels SET next_index = ?, next_seq = next_seq + 1, updated_at = ?
              WHERE id = ? AND next_index = ? AND next_seq = ? AND owner = ?`,
           )
-          .run(index, receivedAt, this.#id, ch.next_index, ch.next_seq, this.#owner);
+          .run(index, receivedAt, id, ch.next_index, ch.next_seq, owner);
         if (advanced.changes !== 1) {
           throw new StoreError(`channel "${this.name}": its index moved while a message was being read`);
         }
-        this.#store.db
+        store.db
           .prepare(
             `INSERT INTO received_messages (channel_id, seq, payload, box_count, start_index, end_index, received_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(this.#id, ch.next_seq, payload, assembler.boxesReceived, ch.next_index, index, receivedAt);
+          .run(id, ch.next_seq, payload, assembler.boxesReceived, ch.next_index, index, receivedAt);
       });
       return {
         seq: ch.next_seq,
@@ -192,21 +165,17 @@ export class ReadChannel {
 
   /** Messages received so far (the next message gets this seq). */
   get messageCount(): number {
-    return (
-      this.#store.db.prepare('SELECT next_seq FROM read_channels WHERE id = ?').get(this.#id) as {
-        next_seq: number;
-      }
-    ).next_seq;
+    return this.#lease.nextSeq();
   }
 
   /** Received messages kept in the store, oldest first. */
   messages(): ReceivedMessage[] {
-    const rows = this.#store.db
+    const rows = this.#lease.store.db
       .prepare(
         `SELECT seq, payload, box_count, start_index, end_index, received_at FROM received_messages
          WHERE channel_id = ? ORDER BY seq`,
       )
-      .all(this.#id) as {
+      .all(this.#lease.id) as {
       seq: number;
       payload: Uint8Array;
       box_count: number;
@@ -226,16 +195,14 @@ export class ReadChannel {
 
   /** Deletes stored received messages up to and including `seq` (the index is unaffected). */
   forgetMessages(throughSeq: number): number {
-    return this.#store.db
+    return this.#lease.store.db
       .prepare('DELETE FROM received_messages WHERE channel_id = ? AND seq <= ?')
-      .run(this.#id, throughSeq).changes;
+      .run(this.#lease.id, throughSeq).changes;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#queue.catch(() => undefined);
-    releaseLease(this.#store, 'read_channels', this.#id, this.#owner);
+  /** Releases the lease; waits for a receive in progress to settle first. */
+  close(): Promise<void> {
+    return this.#lease.close();
   }
 
   /** One box, polling while it is absent. */
@@ -281,26 +248,5 @@ export class ReadChannel {
         await sleep(pollIntervalMs, signal);
       }
     }
-  }
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreError(`channel "${this.name}" is closed`));
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  #row(): ReadRow {
-    const row = this.#store.db.prepare('SELECT * FROM read_channels WHERE id = ?').get(this.#id) as
-      | ReadRow
-      | undefined;
-    if (!row) throw new ChannelNotFoundError('read', this.name);
-    if (row.owner !== this.#owner) throw new ChannelBusyError(this.name, row.owner ?? '(none)');
-    return {
-      ...row,
-      read_cap: blob(row.read_cap),
-      first_index: blob(row.first_index),
-      next_index: blob(row.next_index),
-    };
   }
 }

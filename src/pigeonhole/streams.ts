@@ -23,6 +23,7 @@ import { advanceIndexTo, indexCounter, nextIndex } from '../crypto/bacap.js';
 import { InvalidArgumentError, NotConnectedError } from '../errors.js';
 import type { PigeonholeGeometry, SphinxGeometry } from '../events.js';
 import type { PkiDocument } from '../pki/document.js';
+import { bytesArg } from '../protocol/args.js';
 import type { EncryptResult, StartResendingParams, StartResendingResult } from '../protocol/types.js';
 import { SIZES } from '../wire/schema.js';
 import { OP_PARENT, SPAWN_WORK, type SpawnsWork } from '../workSpawner.js';
@@ -118,12 +119,6 @@ export function streamBoxCount(length: number, boxPayloadLength: number): number
   return Math.ceil(length / boxPayloadLength);
 }
 
-function need(value: unknown, size: number, field: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== size) {
-    throw new InvalidArgumentError(field, `must be a Uint8Array of ${size} bytes`);
-  }
-}
-
 /**
  * The box indices of a stream, from the BACAP ratchet. Fresh boxes are admitted in order, so a cursor
  * walks forward one step per box and nothing is kept per box; a retry (rare) of a box behind the
@@ -172,8 +167,8 @@ export async function writeStream(
   window: number,
   options: StreamOptions = {},
 ): Promise<Uint8Array> {
-  need(writeCap, SIZES.writeCap, 'writeCap');
-  need(startIndex, SIZES.messageBoxIndex, 'startIndex');
+  bytesArg(writeCap, 'writeCap', SIZES.writeCap);
+  bytesArg(startIndex, 'startIndex', SIZES.messageBoxIndex);
   if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload', 'must be a Uint8Array');
   const per = streamBoxPayloadLength(client);
   const boxCount = streamBoxCount(payload.length, per);
@@ -222,8 +217,8 @@ export async function readStream(
   window: number,
   options: StreamOptions = {},
 ): Promise<{ data: Uint8Array; nextIndex: Uint8Array }> {
-  need(readCap, SIZES.readCap, 'readCap');
-  need(startIndex, SIZES.messageBoxIndex, 'startIndex');
+  bytesArg(readCap, 'readCap', SIZES.readCap);
+  bytesArg(startIndex, 'startIndex', SIZES.messageBoxIndex);
   if (!Number.isSafeInteger(boxCount) || boxCount < 0 || boxCount > 0xffff_ffff) {
     throw new InvalidArgumentError('boxCount', `must be an integer in [0, 2^32), got ${String(boxCount)}`);
   }

@@ -7,24 +7,21 @@ import {
   WRITE_CAP_SIZE,
 } from '../crypto/bacap.js';
 import { BoxAlreadyExistsError, InvalidArgumentError, NotConnectedError, ProtocolError } from '../errors.js';
+import { ChannelLease } from './channelLease.js';
 import {
+  channelExists,
   channelNames,
   checkBytes,
   checkName,
   equalBytes,
-  findRow,
-  loadWriteRow,
-  loadWriteRowById,
-  newOwner,
+  insertStoredChannel,
   openStoredChannel,
-  releaseLease,
   type WriteRow,
+  withBlobs,
 } from './channelRows.js';
 import {
-  ChannelBusyError,
   type ChannelClient,
   ChannelExistsError,
-  ChannelNotFoundError,
   type ChannelShare,
   type CreateWriteChannelOptions,
   type FlushOptions,
@@ -58,14 +55,10 @@ export class WriteChannel {
   readonly writeCap: Uint8Array;
   readonly readCap: Uint8Array;
   readonly firstIndex: Uint8Array;
-  readonly #store: PigeonholeStore;
+  readonly #lease: ChannelLease<'write'>;
   readonly #client: ChannelClient;
-  readonly #id: number;
-  readonly #owner: string;
   readonly #confirmWrites: boolean;
   readonly #hooks: WriteChannelTestHooks;
-  #queue: Promise<unknown> = Promise.resolve();
-  #closed = false;
 
   private constructor(
     store: PigeonholeStore,
@@ -74,10 +67,8 @@ export class WriteChannel {
     owner: string,
     options: WriteChannelOptions,
   ) {
-    this.#store = store;
+    this.#lease = new ChannelLease(store, 'write', row, owner);
     this.#client = client;
-    this.#id = row.id;
-    this.#owner = owner;
     this.name = row.name;
     this.writeCap = row.write_cap;
     this.readCap = row.read_cap;
@@ -96,22 +87,15 @@ export class WriteChannel {
     checkName(name);
     const seed = options.seed ?? crypto.getRandomValues(new Uint8Array(32));
     checkBytes(seed, 32, 'seed');
-    if (findRow(store, 'write_channels', name)) throw new ChannelExistsError('write', name);
+    if (channelExists(store, 'write', name)) throw new ChannelExistsError('write', name);
     const kp = await client.newKeypair(seed);
     checkBytes(kp.writeCap, WRITE_CAP_SIZE, 'writeCap');
     checkBytes(kp.readCap, READ_CAP_SIZE, 'readCap');
     checkBytes(kp.firstMessageIndex, MESSAGE_BOX_INDEX_SIZE, 'firstMessageIndex');
-    const owner = newOwner();
-    const row = store.transaction(() => {
-      if (findRow(store, 'write_channels', name)) throw new ChannelExistsError('write', name);
-      const now = nowMs();
-      store.db
-        .prepare(
-          `INSERT INTO write_channels (name, write_cap, read_cap, first_index, next_index, owner, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(name, kp.writeCap, kp.readCap, kp.firstMessageIndex, kp.firstMessageIndex, owner, now, now);
-      return loadWriteRow(store, name)!;
+    const { row, owner } = insertStoredChannel(store, 'write', name, {
+      write_cap: kp.writeCap,
+      read_cap: kp.readCap,
+      first_index: kp.firstMessageIndex,
     });
     return new WriteChannel(store, client, row, owner, options);
   }
@@ -123,36 +107,23 @@ export class WriteChannel {
     name: string,
     options: WriteChannelOptions = {},
   ): WriteChannel {
-    const { row, owner } = openStoredChannel(
-      store,
-      'write',
-      name,
-      loadWriteRow,
-      options.takeOverLease ?? false,
-    );
+    const { row, owner } = openStoredChannel(store, 'write', name, options.takeOverLease ?? false);
     return new WriteChannel(store, client, row, owner, options);
   }
 
   /** Names of the write channels in a store. */
   static list(store: PigeonholeStore): string[] {
-    return channelNames(store, 'write_channels');
+    return channelNames(store, 'write');
   }
 
   /** The index the next new message will start at, once every pending message is sent. */
   get nextIndex(): Uint8Array {
-    return blob(
-      (this.#store.db.prepare('SELECT next_index FROM write_channels WHERE id = ?').get(this.#id) as WriteRow)
-        .next_index,
-    );
+    return this.#lease.nextIndex();
   }
 
   /** Messages accepted so far (sent or pending); the next message gets this seq. */
   get messageCount(): number {
-    return (
-      this.#store.db.prepare('SELECT next_seq FROM write_channels WHERE id = ?').get(this.#id) as {
-        next_seq: number;
-      }
-    ).next_seq;
+    return this.#lease.nextSeq();
   }
 
   /** What a reader needs, starting at the channel's first message (or at `fromIndex`). */
@@ -186,7 +157,7 @@ export class WriteChannel {
       return Promise.reject(new InvalidArgumentError('message', 'must be a Uint8Array'));
     }
     const copy = message.slice();
-    return this.#exclusive(async () => {
+    return this.#lease.exclusive(async () => {
       const boxSize = this.#boxSize();
       const seq = this.#record(copy, boxSize);
       this.#hooks.afterMessageRecorded?.({ seq });
@@ -203,7 +174,7 @@ export class WriteChannel {
 
   /** Delivers every pending message, oldest first; resolves with those it sent. */
   flush(options: FlushOptions = {}): Promise<SentMessage[]> {
-    return this.#exclusive(async () => {
+    return this.#lease.exclusive(async () => {
       const out: SentMessage[] = [];
       for (const row of this.#pendingRows()) {
         const onProgress = options.onProgress
@@ -216,18 +187,8 @@ export class WriteChannel {
   }
 
   /** Releases the lease; waits for an operation in progress to settle first. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#queue.catch(() => undefined);
-    releaseLease(this.#store, 'write_channels', this.#id, this.#owner);
-  }
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreError(`channel "${this.name}" is closed`));
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  close(): Promise<void> {
+    return this.#lease.close();
   }
 
   #boxSize(): number {
@@ -241,27 +202,28 @@ export class WriteChannel {
   /** Step 1: the write-ahead record. Returns the message's seq. */
   #record(message: Uint8Array, boxSize: number): number {
     const boxCount = framedBoxCount(message.length, boxSize);
-    return this.#store.transaction(() => {
-      const ch = this.#row();
-      const last = this.#store.db
+    const { store, id } = this.#lease;
+    return store.transaction(() => {
+      const ch = this.#lease.row();
+      const last = store.db
         .prepare(
           `SELECT end_index FROM outgoing_messages WHERE channel_id = ? AND state = 'pending'
            ORDER BY seq DESC LIMIT 1`,
         )
-        .get(this.#id) as { end_index: Uint8Array } | undefined;
+        .get(id) as { end_index: Uint8Array } | undefined;
       const start = last ? blob(last.end_index) : ch.next_index;
       let end = start;
       for (let i = 0; i < boxCount; i += 1) end = nextIndex(end);
-      this.#store.db
+      store.db
         .prepare(
           `INSERT INTO outgoing_messages
              (channel_id, seq, state, payload, box_size, box_count, start_index, end_index, created_at)
            VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(this.#id, ch.next_seq, message, boxSize, boxCount, start, end, nowMs());
-      this.#store.db
+        .run(id, ch.next_seq, message, boxSize, boxCount, start, end, nowMs());
+      store.db
         .prepare('UPDATE write_channels SET next_seq = next_seq + 1, updated_at = ? WHERE id = ?')
-        .run(nowMs(), this.#id);
+        .run(nowMs(), id);
       return ch.next_seq;
     });
   }
@@ -323,7 +285,7 @@ export class WriteChannel {
       index = expectedNext;
       if (i + 1 < row.box_count) {
         // Progress only: re-sending a confirmed box would be harmless, this just saves the round trips.
-        this.#store.db
+        this.#lease.store.db
           .prepare('UPDATE outgoing_messages SET boxes_confirmed = ? WHERE id = ? AND boxes_confirmed < ?')
           .run(i + 1, row.id, i + 1);
       }
@@ -334,14 +296,15 @@ export class WriteChannel {
     }
     this.#hooks.afterMessageConfirmed?.({ seq: row.seq });
     // Step 3: mark sent and advance the index, atomically.
-    this.#store.transaction(() => {
+    const { store, id, owner } = this.#lease;
+    store.transaction(() => {
       const now = nowMs();
-      const advanced = this.#store.db
+      const advanced = store.db
         .prepare(
           'UPDATE write_channels SET next_index = ?, updated_at = ? WHERE id = ? AND next_index = ? AND owner = ?',
         )
-        .run(row.end_index, now, this.#id, row.start_index, this.#owner);
-      const marked = this.#store.db
+        .run(row.end_index, now, id, row.start_index, owner);
+      const marked = store.db
         .prepare(
           `UPDATE outgoing_messages SET state = 'sent', payload = NULL, boxes_confirmed = box_count, sent_at = ?
            WHERE id = ? AND state = 'pending'`,
@@ -356,25 +319,13 @@ export class WriteChannel {
     return { seq: row.seq, boxCount: row.box_count, startIndex: row.start_index, nextIndex: row.end_index };
   }
 
-  #row(): WriteRow {
-    const row = loadWriteRowById(this.#store, this.#id);
-    if (!row) throw new ChannelNotFoundError('write', this.name);
-    if (row.owner !== this.#owner) throw new ChannelBusyError(this.name, row.owner ?? '(none)');
-    return row;
-  }
-
   #pendingRows(): OutgoingRow[] {
-    const rows = this.#store.db
+    const rows = this.#lease.store.db
       .prepare(
         `SELECT id, seq, payload, box_size, box_count, boxes_confirmed, start_index, end_index
          FROM outgoing_messages WHERE channel_id = ? AND state = 'pending' ORDER BY seq`,
       )
-      .all(this.#id) as OutgoingRow[];
-    return rows.map((r) => ({
-      ...r,
-      payload: blob(r.payload),
-      start_index: blob(r.start_index),
-      end_index: blob(r.end_index),
-    }));
+      .all(this.#lease.id) as OutgoingRow[];
+    return rows.map((r) => withBlobs(r, ['payload', 'start_index', 'end_index']));
   }
 }

@@ -62,6 +62,14 @@ export function field(map: CborMap, name: string): unknown {
   return undefined;
 }
 
+/** Reads the fields of one map: `read(name, as)` checks field `name` with `as`, labelled "`what` name". */
+export function fieldReader(
+  map: CborMap,
+  what: string,
+): <T>(name: string, as: (value: unknown, what: string) => T) => T {
+  return (name, as) => as(field(map, name), `${what} ${name}`);
+}
+
 /** A copy on a plain Uint8Array (never a Node Buffer, never a view into the input). */
 export function copyBytes(value: Uint8Array): Uint8Array {
   const out = new Uint8Array(value.length);

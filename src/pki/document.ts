@@ -26,6 +26,7 @@ import {
   decodeCbor,
   describe,
   field,
+  fieldReader,
   normalize,
   toHex,
 } from './cbor.js';
@@ -33,15 +34,19 @@ import {
 /** The document format version Katzenpost main writes (`DocumentVersion`). */
 export const PKI_DOCUMENT_VERSION = 'v1';
 
-export interface MixDescriptor {
+/** What every node descriptor (mix, gateway, service node, storage replica) starts with. */
+export interface NodeIdentity {
   name: string;
   epoch: bigint;
   identityKey: Uint8Array;
   linkKey: Uint8Array;
-  /** Epoch → Sphinx public key. */
-  mixKeys: Map<bigint, Uint8Array>;
   /** Transport → addresses. */
   addresses: Map<string, string[]>;
+}
+
+export interface MixDescriptor extends NodeIdentity {
+  /** Epoch → Sphinx public key. */
+  mixKeys: Map<bigint, Uint8Array>;
   /** Capability → parameters (e.g. `echo` → {endpoint: "+echo"}); null for nodes without services. */
   kaetzchen: Map<string, Map<string, unknown>> | null;
   kaetzchenAdvertizedData: Map<string, Map<string, unknown>> | null;
@@ -52,15 +57,10 @@ export interface MixDescriptor {
   version: string;
 }
 
-export interface ReplicaDescriptor {
-  name: string;
+export interface ReplicaDescriptor extends NodeIdentity {
   replicaId: number;
-  epoch: bigint;
-  identityKey: Uint8Array;
-  linkKey: Uint8Array;
   /** Replica epoch → MKEM public key. */
   envelopeKeys: Map<bigint, Uint8Array>;
-  addresses: Map<string, string[]>;
 }
 
 export interface PkiDocument {
@@ -91,14 +91,19 @@ export interface PkiDocument {
   pkiSignatureScheme: string;
 }
 
+/** The entries of a map whose keys must be text (Go's map[string]…). */
+function textKeyed(map: CborMap, what: string): [string, unknown][] {
+  return [...map].map(([key, value]) => {
+    if (typeof key !== 'string') throw new ProtocolError(`${what}: expected text keys, got ${describe(key)}`);
+    return [key, value];
+  });
+}
+
 function decodeAddresses(value: unknown, what: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const map = asMapOrNull(value, what);
   if (map === null) return out;
-  for (const [transport, list] of map) {
-    if (typeof transport !== 'string') {
-      throw new ProtocolError(`${what}: expected text keys, got ${describe(transport)}`);
-    }
+  for (const [transport, list] of textKeyed(map, what)) {
     const addrs = asArrayOrNull(list, `${what}[${transport}]`) ?? [];
     out.set(
       transport,
@@ -125,43 +130,43 @@ function decodeParameterMaps(value: unknown, what: string): Map<string, Map<stri
   const map = asMapOrNull(value, what);
   if (map === null) return null;
   const out = new Map<string, Map<string, unknown>>();
-  for (const [capability, params] of map) {
-    if (typeof capability !== 'string') {
-      throw new ProtocolError(`${what}: expected text keys, got ${describe(capability)}`);
-    }
+  for (const [capability, params] of textKeyed(map, what)) {
     const inner = new Map<string, unknown>();
     const paramMap = asMapOrNull(params, `${what}[${capability}]`);
     if (paramMap !== null) {
-      for (const [k, v] of paramMap) {
-        if (typeof k !== 'string') {
-          throw new ProtocolError(`${what}[${capability}]: expected text keys, got ${describe(k)}`);
-        }
-        inner.set(k, normalize(v));
-      }
+      for (const [k, v] of textKeyed(paramMap, `${what}[${capability}]`)) inner.set(k, normalize(v));
     }
     out.set(capability, inner);
   }
   return out;
 }
 
-function decodeMixDescriptorMap(map: CborMap, what: string): MixDescriptor {
+/** A Go uint8 field. */
+const byte = (value: unknown, what: string) => asUintSmall(value, what, 0xff);
+
+function decodeNodeIdentity(map: CborMap, what: string): NodeIdentity {
+  const read = fieldReader(map, what);
   return {
-    name: asText(field(map, 'Name'), `${what} Name`),
-    epoch: asUint64(field(map, 'Epoch'), `${what} Epoch`),
-    identityKey: asBytesOrNull(field(map, 'IdentityKey'), `${what} IdentityKey`) ?? new Uint8Array(0),
-    linkKey: asBytesOrNull(field(map, 'LinkKey'), `${what} LinkKey`) ?? new Uint8Array(0),
-    mixKeys: decodeEpochKeyed(field(map, 'MixKeys'), `${what} MixKeys`),
-    addresses: decodeAddresses(field(map, 'Addresses'), `${what} Addresses`),
-    kaetzchen: decodeParameterMaps(field(map, 'Kaetzchen'), `${what} Kaetzchen`),
-    kaetzchenAdvertizedData: decodeParameterMaps(
-      field(map, 'KaetzchenAdvertizedData'),
-      `${what} KaetzchenAdvertizedData`,
-    ),
-    isGatewayNode: asBool(field(map, 'IsGatewayNode'), `${what} IsGatewayNode`),
-    isServiceNode: asBool(field(map, 'IsServiceNode'), `${what} IsServiceNode`),
-    loadWeight: asUintSmall(field(map, 'LoadWeight'), `${what} LoadWeight`, 0xff),
-    authenticationType: asText(field(map, 'AuthenticationType'), `${what} AuthenticationType`),
-    version: asText(field(map, 'Version'), `${what} Version`),
+    name: read('Name', asText),
+    epoch: read('Epoch', asUint64),
+    identityKey: read('IdentityKey', asBytesOrNull) ?? new Uint8Array(0),
+    linkKey: read('LinkKey', asBytesOrNull) ?? new Uint8Array(0),
+    addresses: read('Addresses', decodeAddresses),
+  };
+}
+
+function decodeMixDescriptorMap(map: CborMap, what: string): MixDescriptor {
+  const read = fieldReader(map, what);
+  return {
+    ...decodeNodeIdentity(map, what),
+    mixKeys: read('MixKeys', decodeEpochKeyed),
+    kaetzchen: read('Kaetzchen', decodeParameterMaps),
+    kaetzchenAdvertizedData: read('KaetzchenAdvertizedData', decodeParameterMaps),
+    isGatewayNode: read('IsGatewayNode', asBool),
+    isServiceNode: read('IsServiceNode', asBool),
+    loadWeight: read('LoadWeight', byte),
+    authenticationType: read('AuthenticationType', asText),
+    version: read('Version', asText),
   };
 }
 
@@ -185,14 +190,11 @@ function decodeDescriptorList(value: unknown, what: string): MixDescriptor[] {
 
 function decodeReplicaDescriptor(value: unknown, what: string): ReplicaDescriptor {
   const map = asMap(value, what);
+  const read = fieldReader(map, what);
   return {
-    name: asText(field(map, 'Name'), `${what} Name`),
-    replicaId: asUintSmall(field(map, 'ReplicaID'), `${what} ReplicaID`, 0xff),
-    epoch: asUint64(field(map, 'Epoch'), `${what} Epoch`),
-    identityKey: asBytesOrNull(field(map, 'IdentityKey'), `${what} IdentityKey`) ?? new Uint8Array(0),
-    linkKey: asBytesOrNull(field(map, 'LinkKey'), `${what} LinkKey`) ?? new Uint8Array(0),
-    envelopeKeys: decodeEpochKeyed(field(map, 'EnvelopeKeys'), `${what} EnvelopeKeys`),
-    addresses: decodeAddresses(field(map, 'Addresses'), `${what} Addresses`),
+    ...decodeNodeIdentity(map, what),
+    replicaId: read('ReplicaID', byte),
+    envelopeKeys: read('EnvelopeKeys', decodeEpochKeyed),
   };
 }
 
@@ -217,39 +219,34 @@ function decodeBytesList(value: unknown, what: string): Uint8Array[] | null {
 /** Decodes a document map (already CBOR-decoded). */
 export function decodePkiDocumentMap(value: unknown): PkiDocument {
   const map = asMap(value, 'PKI document');
-  const topology = (asArrayOrNull(field(map, 'Topology'), 'PKI document Topology') ?? []).map((layer, i) =>
+  const read = fieldReader(map, 'PKI document');
+  const topology = (read('Topology', asArrayOrNull) ?? []).map((layer, i) =>
     decodeDescriptorList(layer, `Topology[${i}]`),
   );
   return {
-    epoch: asUint64(field(map, 'Epoch'), 'PKI document Epoch'),
-    genesisEpoch: asUint64(field(map, 'GenesisEpoch'), 'PKI document GenesisEpoch'),
-    mu: asFloat(field(map, 'Mu'), 'PKI document Mu'),
-    lambdaP: asFloat(field(map, 'LambdaP'), 'PKI document LambdaP'),
-    lambdaL: asFloat(field(map, 'LambdaL'), 'PKI document LambdaL'),
-    lambdaM: asFloat(field(map, 'LambdaM'), 'PKI document LambdaM'),
-    lambdaG: asFloat(field(map, 'LambdaG'), 'PKI document LambdaG'),
-    lambdaR: asFloat(field(map, 'LambdaR'), 'PKI document LambdaR'),
+    epoch: read('Epoch', asUint64),
+    genesisEpoch: read('GenesisEpoch', asUint64),
+    mu: read('Mu', asFloat),
+    lambdaP: read('LambdaP', asFloat),
+    lambdaL: read('LambdaL', asFloat),
+    lambdaM: read('LambdaM', asFloat),
+    lambdaG: read('LambdaG', asFloat),
+    lambdaR: read('LambdaR', asFloat),
     topology,
     gatewayNodes: decodeDescriptorList(field(map, 'GatewayNodes'), 'GatewayNodes'),
     serviceNodes: decodeDescriptorList(field(map, 'ServiceNodes'), 'ServiceNodes'),
-    storageReplicas: (asArrayOrNull(field(map, 'StorageReplicas'), 'PKI document StorageReplicas') ?? []).map(
-      (r, i) => decodeReplicaDescriptor(r, `StorageReplicas[${i}]`),
+    storageReplicas: (read('StorageReplicas', asArrayOrNull) ?? []).map((r, i) =>
+      decodeReplicaDescriptor(r, `StorageReplicas[${i}]`),
     ),
-    configuredReplicaIds: asBytesOrNull(
-      field(map, 'ConfiguredReplicaIDs'),
-      'PKI document ConfiguredReplicaIDs',
-    ),
-    configuredReplicaIdentityKeys: decodeBytesList(
-      field(map, 'ConfiguredReplicaIdentityKeys'),
-      'PKI document ConfiguredReplicaIdentityKeys',
-    ),
-    sharedRandomCommit: decodeHashKeyed(field(map, 'SharedRandomCommit'), 'PKI document SharedRandomCommit'),
-    sharedRandomReveal: decodeHashKeyed(field(map, 'SharedRandomReveal'), 'PKI document SharedRandomReveal'),
-    sharedRandomValue: asBytesOrNull(field(map, 'SharedRandomValue'), 'PKI document SharedRandomValue'),
-    priorSharedRandom: decodeBytesList(field(map, 'PriorSharedRandom'), 'PKI document PriorSharedRandom'),
-    sphinxGeometryHash: asBytesOrNull(field(map, 'SphinxGeometryHash'), 'PKI document SphinxGeometryHash'),
-    version: asText(field(map, 'Version'), 'PKI document Version'),
-    pkiSignatureScheme: asText(field(map, 'PKISignatureScheme'), 'PKI document PKISignatureScheme'),
+    configuredReplicaIds: read('ConfiguredReplicaIDs', asBytesOrNull),
+    configuredReplicaIdentityKeys: read('ConfiguredReplicaIdentityKeys', decodeBytesList),
+    sharedRandomCommit: read('SharedRandomCommit', decodeHashKeyed),
+    sharedRandomReveal: read('SharedRandomReveal', decodeHashKeyed),
+    sharedRandomValue: read('SharedRandomValue', asBytesOrNull),
+    priorSharedRandom: read('PriorSharedRandom', decodeBytesList),
+    sphinxGeometryHash: read('SphinxGeometryHash', asBytesOrNull),
+    version: read('Version', asText),
+    pkiSignatureScheme: read('PKISignatureScheme', asText),
   };
 }
 

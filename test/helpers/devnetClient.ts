@@ -1,6 +1,7 @@
 /**
- * One embedded devnet (instant profile, Ed25519 authorities for a fast start) and one connected
- * ThinClient for a test file: `const env = useDevnetClient();` then `env.net` / `env.client` inside tests.
+ * One embedded devnet (instant profile, Ed25519 authorities for a fast start) and connected ThinClients
+ * for a test file: `const env = useDevnetClient();` then `env.net` / `env.client` inside tests, or
+ * `useDevnetClients(2)` and `env.clients` for two ends.
  */
 import { afterAll, beforeAll } from 'vitest';
 import { type Devnet, type DevnetOptions, startDevnet } from '../../src/devnet/index.js';
@@ -11,12 +12,19 @@ export interface DevnetClientEnv {
   readonly client: ThinClient;
 }
 
-export function useDevnetClient(
+export interface DevnetClientsEnv {
+  readonly net: Devnet;
+  readonly clients: readonly ThinClient[];
+}
+
+/** The devnet and `count` clients, started before the file's tests and closed after them. */
+export function useDevnetClients(
+  count: number,
   devnetOptions: Partial<DevnetOptions> = {},
   connectOptions: ConnectOptions = {},
-): DevnetClientEnv {
+): DevnetClientsEnv {
   let net: Devnet | undefined;
-  let client: ThinClient | undefined;
+  const clients: ThinClient[] = [];
   beforeAll(async () => {
     net = await startDevnet({
       listen: 'tcp://127.0.0.1:0',
@@ -24,10 +32,11 @@ export function useDevnetClient(
       authorityScheme: 'Ed25519',
       ...devnetOptions,
     });
-    client = await ThinClient.connect(net.thinClientConfig, connectOptions);
+    for (let i = 0; i < count; i++)
+      clients.push(await ThinClient.connect(net.thinClientConfig, connectOptions));
   });
   afterAll(async () => {
-    await client?.close();
+    for (const c of clients) await c.close();
     await net?.stop();
   });
   return {
@@ -35,9 +44,25 @@ export function useDevnetClient(
       if (!net) throw new Error('the devnet is not started (use env.net inside a test)');
       return net;
     },
+    get clients() {
+      if (clients.length < count)
+        throw new Error('the clients are not connected (use env.clients inside a test)');
+      return clients;
+    },
+  };
+}
+
+export function useDevnetClient(
+  devnetOptions: Partial<DevnetOptions> = {},
+  connectOptions: ConnectOptions = {},
+): DevnetClientEnv {
+  const env = useDevnetClients(1, devnetOptions, connectOptions);
+  return {
+    get net() {
+      return env.net;
+    },
     get client() {
-      if (!client) throw new Error('the client is not connected (use env.client inside a test)');
-      return client;
+      return env.clients[0]!;
     },
   };
 }

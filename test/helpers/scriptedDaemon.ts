@@ -20,23 +20,9 @@ import {
   type ResponseBody,
   type ResponseKey,
 } from '../../src/wire/index.js';
+import { DOCKER_SPHINX_GEOMETRY } from './geometries.js';
 
-export const SPHINX_GEOMETRY = {
-  PacketLength: 3082,
-  NrHops: 5,
-  HeaderLength: 476,
-  RoutingInfoLength: 410,
-  PerHopRoutingInfoLength: 82,
-  SURBLength: 572,
-  SphinxPlaintextHeaderLength: 2,
-  PayloadTagLength: 32,
-  ForwardPayloadLength: 2574,
-  UserForwardPayloadLength: 2000,
-  NextNodeHopLength: 65,
-  SPRPKeyMaterialLength: 64,
-  NIKEName: 'x25519',
-  KEMName: '',
-};
+export const SPHINX_GEOMETRY = DOCKER_SPHINX_GEOMETRY;
 
 export const PIGEONHOLE_GEOMETRY = {
   MaxPlaintextPayloadLength: 1553,

@@ -10,45 +10,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CpRuntime,
   decodeCpShare,
+  defaultCpRuntime,
   encodeCpShare,
   receiveBytes,
   receiveFile,
   registerCpCommand,
   sendBytes,
   sendFile,
-} from '../../src/cli/cp.js';
-import { ThinClient } from '../../src/client.js';
+} from '../../src/cli/cp/index.js';
+import type { ThinClient } from '../../src/client.js';
 import { configToToml } from '../../src/config.js';
-import { type Devnet, startDevnet } from '../../src/devnet/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { encodeChannelShare, type TransferProgress } from '../../src/pigeonhole/channels.js';
 import { framedBoxCount } from '../../src/pigeonhole/framing.js';
 import { PigeonholeStore } from '../../src/pigeonhole/store.js';
+import { useDevnetClients } from '../helpers/devnetClient.js';
 
-let net: Devnet;
+const env = useDevnetClients(2);
 let sender: ThinClient;
 let receiver: ThinClient;
 let dir: string;
 let configPath: string;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  sender = await ThinClient.connect(net.thinClientConfig);
-  receiver = await ThinClient.connect(net.thinClientConfig);
-});
-afterAll(async () => {
-  await sender?.close();
-  await receiver?.close();
-  await net?.stop();
+beforeAll(() => {
+  [sender, receiver] = env.clients as [ThinClient, ThinClient];
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kp-cp-'));
   configPath = join(dir, 'thinclient.toml');
-  writeFileSync(configPath, configToToml(net.thinClientConfig));
+  writeFileSync(configPath, configToToml(env.net.thinClientConfig));
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -165,21 +159,9 @@ describe('cp send and receive', () => {
 });
 
 describe('the cp command', () => {
-  function runtime(stdout: Writable, stderr: Writable): CpRuntime {
-    return {
-      connect: (config) => ThinClient.connect(config),
-      startEmbeddedDevnet: async () => {
-        const own = await startDevnet({
-          listen: 'tcp://127.0.0.1:0',
-          profile: 'instant',
-          authorityScheme: 'Ed25519',
-        });
-        return { config: own.thinClientConfig, stop: () => own.stop() };
-      },
-      stdout,
-      stderr,
-      progress: true,
-    };
+  /** The real runtime (ThinClient, embedded devnet), writing to these streams, with progress bars. */
+  async function runtime(stdout: Writable, stderr: Writable): Promise<CpRuntime> {
+    return { ...(await defaultCpRuntime()), stdout, stderr, progress: true };
   }
 
   async function run(args: string[], rt: CpRuntime): Promise<void> {
@@ -194,7 +176,7 @@ describe('the cp command', () => {
     writeFileSync(file, data);
     const out1 = sink();
     const err1 = sink();
-    await run(['cp', 'send', file, '--config', configPath], runtime(out1, err1));
+    await run(['cp', 'send', file, '--config', configPath], await runtime(out1, err1));
     const share = out1.text().trim();
     expect(decodeCpShare(share).length).toBe(5000);
     expect(err1.text()).toMatch(`sent 5000 bytes in ${boxesFor(5000)} boxes; receive with:`);
@@ -202,7 +184,7 @@ describe('the cp command', () => {
 
     const out = join(dir, 'copy.bin');
     const err2 = sink();
-    await run(['cp', 'recv', share, out, '-c', configPath, '--poll', '5'], runtime(sink(), err2));
+    await run(['cp', 'recv', share, out, '-c', configPath, '--poll', '5'], await runtime(sink(), err2));
     expect(readFileSync(out)).toEqual(data);
     expect(err2.text()).toMatch(`received 5000 bytes into ${out}`);
   });
@@ -213,7 +195,7 @@ describe('the cp command', () => {
     writeFileSync(file, data);
     const out = join(dir, 'b.bin');
     const err = sink();
-    await run(['cp', file, out, '--quiet'], runtime(sink(), err));
+    await run(['cp', file, out, '--quiet'], await runtime(sink(), err));
     expect(readFileSync(out)).toEqual(data);
     expect(err.text()).toMatch(/copying 4000 bytes of .* over the embedded devnet/);
     expect(err.text()).toMatch(`copied 4000 bytes in ${boxesFor(4000)} boxes into`);
@@ -221,9 +203,9 @@ describe('the cp command', () => {
   });
 
   it('rejects a share string that is not one before connecting', async () => {
-    await expect(run(['cp', 'recv', 'not-a-share', join(dir, 'x')], runtime(sink(), sink()))).rejects.toThrow(
-      'share: is not a `pigeonhole cp send` share string',
-    );
+    await expect(
+      run(['cp', 'recv', 'not-a-share', join(dir, 'x')], await runtime(sink(), sink())),
+    ).rejects.toThrow('share: is not a `pigeonhole cp send` share string');
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 

@@ -9,6 +9,7 @@ import { encodeCbor } from '../../../src/wire/codec.js';
 import { encodeFrame } from '../../../src/wire/frame.js';
 import { encodeRequest } from '../../../src/wire/messages.js';
 import { RESPONSE_KEYS } from '../../../src/wire/schema.js';
+import { DOCKER_PIGEONHOLE_GEOMETRY } from '../../helpers/geometries.js';
 import { queryId, RawClient, sameBytes } from './rawClient.js';
 
 let net: Devnet;
@@ -33,15 +34,7 @@ describe('devnet handshake', () => {
     expect(status.instance_token).toEqual(net.instanceToken());
     expect((status.instance_token as Uint8Array).length).toBe(16);
     expect(Object.keys(status.sphinx_geometry as object)).toHaveLength(14);
-    expect(status.pigeonhole_geometry).toEqual({
-      MaxPlaintextPayloadLength: 1549,
-      CourierQueryReadLength: 2000,
-      CourierQueryWriteLength: 2000,
-      CourierQueryReplyReadLength: 1718,
-      CourierQueryReplyWriteLength: 1718,
-      NIKEName: 'CTIDH1024-X25519',
-      SignatureSchemeName: 'Ed25519',
-    });
+    expect(status.pigeonhole_geometry).toEqual(DOCKER_PIGEONHOLE_GEOMETRY);
     // Go's Response map: 25 keys, `err` present and null.
     expect([...first.raw.subarray(0, 2)]).toEqual([0xb8, 0x19]);
 

@@ -25,7 +25,6 @@
  * named, until the devnet is fixed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,9 +34,10 @@ import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import { decodePkiDocument } from '../../../src/pki/document.js';
 import { findServices } from '../../../src/pki/services.js';
 import { decodeCbor, encodeCbor } from '../../../src/wire/codec.js';
-import { encodeFrame, FrameDecoder } from '../../../src/wire/frame.js';
+import { encodeFrame } from '../../../src/wire/frame.js';
 import { decodeResponse, encodeResponse } from '../../../src/wire/messages.js';
-import { dialOptions, RawClient } from './rawClient.js';
+import { FrameSocket } from '../../helpers/frameSocket.js';
+import { RawClient } from './rawClient.js';
 import {
   diffFrames,
   diffShapes,
@@ -191,37 +191,26 @@ class Tap {
   /** Frames skipped by `next` because they were unsolicited pushes (allow-listed: epoch timing). */
   readonly skippedPushes: string[] = [];
   private cursor = 0;
-  private waiters: (() => void)[] = [];
-  isClosed = false;
-  readonly closed: Promise<void>;
+  #sock!: FrameSocket;
 
-  private constructor(readonly socket: Socket) {
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      for (const body of decoder.push(new Uint8Array(chunk))) this.frames.push(body);
-      this.wake();
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.isClosed = true;
-        this.wake();
-        resolve();
-      }),
-    );
+  private constructor() {}
+
+  static async open(net: Devnet): Promise<Tap> {
+    const tap = new Tap();
+    tap.#sock = await FrameSocket.connect(net.thinClientConfig, (body) => tap.frames.push(body));
+    return tap;
   }
 
-  static open(net: Devnet): Promise<Tap> {
-    return new Promise((resolve, reject) => {
-      const s = connect(dialOptions(net.thinClientConfig) as NetConnectOpts);
-      s.setNoDelay(true);
-      s.once('connect', () => resolve(new Tap(s)));
-      s.once('error', reject);
-    });
+  get isClosed(): boolean {
+    return this.#sock.isClosed;
+  }
+
+  get closed(): Promise<void> {
+    return this.#sock.closed;
   }
 
   send(body: Uint8Array): void {
-    this.socket.write(encodeFrame(body));
+    this.#sock.write(encodeFrame(body));
   }
 
   /**
@@ -249,13 +238,7 @@ class Tap {
       if (this.isClosed) throw new Error('connection closed by the devnet');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no frame from the devnet within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await this.#sock.arrival(left);
     }
   }
 
@@ -272,14 +255,7 @@ class Tap {
   }
 
   close(): Promise<void> {
-    this.socket.destroy();
-    return this.closed;
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    return this.#sock.close();
   }
 }
 

@@ -2,9 +2,8 @@
  * A minimal thin client for driving the devnet over a real socket in tests: frames and CBOR from
  * src/wire, nothing else. It records every frame the daemon sends, raw and decoded.
  */
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Config } from '../../../src/config.js';
-import { encodeFrame, FrameDecoder } from '../../../src/wire/frame.js';
+import { encodeFrame } from '../../../src/wire/frame.js';
 import {
   type DecodedResponse,
   decodeResponse,
@@ -12,6 +11,9 @@ import {
   encodeRequest,
 } from '../../../src/wire/messages.js';
 import type { RequestBody, RequestKey, ResponseBody, ResponseKey } from '../../../src/wire/schema.js';
+import { FrameSocket } from '../../helpers/frameSocket.js';
+
+export { dialOptions } from '../../helpers/frameSocket.js';
 
 export interface Received {
   raw: Uint8Array;
@@ -29,49 +31,27 @@ export function queryId(): Uint8Array {
   return q;
 }
 
-export function dialOptions(config: Config): { path: string } | { host: string; port: number } {
-  const d = config.dial;
-  if (d.type === 'unix') return { path: d.address.startsWith('@') ? `\0${d.address.slice(1)}` : d.address };
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(d.address)!;
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
-}
-
 export class RawClient {
   readonly received: Received[] = [];
   /** Keys of every frame received, in arrival order (never consumed). */
   readonly arrivals: string[] = [];
-  private readonly decoder = new FrameDecoder();
   private cursor = 0;
-  private waiters: (() => void)[] = [];
-  private isClosed = false;
-  readonly closed: Promise<void>;
+  #sock!: FrameSocket;
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      for (const body of this.decoder.push(new Uint8Array(chunk))) {
-        const msg = decodeResponse(body);
-        this.received.push({ raw: body, msg });
-        this.arrivals.push(msg.key);
-      }
-      this.wake();
+  private constructor() {}
+
+  static async connect(config: Config): Promise<RawClient> {
+    const client = new RawClient();
+    client.#sock = await FrameSocket.connect(config, (body) => {
+      const msg = decodeResponse(body);
+      client.received.push({ raw: body, msg });
+      client.arrivals.push(msg.key);
     });
-    socket.on('error', () => {});
-    this.closed = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.isClosed = true;
-        this.wake();
-        resolve();
-      }),
-    );
+    return client;
   }
 
-  static connect(config: Config): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(dialOptions(config) as NetConnectOpts);
-      s.setNoDelay(true);
-      s.once('connect', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
+  get closed(): Promise<void> {
+    return this.#sock.closed;
   }
 
   /** Connects and completes the handshake with `token` (random when omitted). */
@@ -100,15 +80,15 @@ export class RawClient {
   }
 
   get isClosedNow(): boolean {
-    return this.isClosed;
+    return this.#sock.isClosed;
   }
 
   send<K extends RequestKey>(key: K, body: RequestBody<K>, style: EncodeStyle = 'minimal'): void {
-    this.socket.write(encodeFrame(encodeRequest(key, body, style)));
+    this.#sock.write(encodeFrame(encodeRequest(key, body, style)));
   }
 
   sendBytes(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.#sock.write(bytes);
   }
 
   /** The next frame, whatever it is. Rejects if the connection closes first. */
@@ -119,8 +99,8 @@ export class RawClient {
         this.cursor++;
         return r;
       }
-      if (this.isClosed) throw new Error('connection closed');
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.#sock.isClosed) throw new Error('connection closed');
+      await this.#sock.arrival();
     }
   }
 
@@ -145,8 +125,8 @@ export class RawClient {
         this.received.splice(i, 1);
         return { ...(body as ResponseBody<K>), raw: r.raw };
       }
-      if (this.isClosed) throw new Error(`connection closed while waiting for ${key}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.#sock.isClosed) throw new Error(`connection closed while waiting for ${key}`);
+      await this.#sock.arrival();
     }
   }
 
@@ -168,13 +148,7 @@ export class RawClient {
   }
 
   close(): void {
-    this.socket.destroy();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    void this.#sock.close();
   }
 }
 

@@ -5,79 +5,21 @@
  * writers are separate processes (tsx) that dial it. Afterwards every message is read back and compared:
  * none lost, none duplicated, every box holding the one message it was reserved for.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ThinClient } from '../../../src/client.js';
-import { configToToml } from '../../../src/config.js';
+import { describe, expect, it } from 'vitest';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import { BoxAlreadyExistsError, BoxIdNotFoundError } from '../../../src/errors.js';
 import { ReadChannel, WriteChannel } from '../../../src/pigeonhole/channels.js';
 import { PigeonholeStore } from '../../../src/pigeonhole/store.js';
 import { channelMessage } from '../../fixtures/channel-messages.js';
+import { type ChildResult, runChild, useCrashNet } from '../../helpers/crashHarness.js';
 
-const CHILD = new URL('../../fixtures/channel-child.ts', import.meta.url).pathname;
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  events: Record<string, unknown>[];
-  stderr: string;
-}
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const events = out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, signal, events, stderr: err });
-    });
-  });
-}
-
-let net: Devnet;
-let dir: string;
-let configPath: string;
-let client: ThinClient;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-crash-'));
-  net = await startDevnet({
-    listen: `unix://${join(dir, 'daemon.sock')}`,
-    profile: 'instant',
-    authorityScheme: 'Ed25519',
-  });
-  configPath = join(dir, 'thinclient.toml');
-  writeFileSync(configPath, configToToml(net.thinClientConfig));
-  client = await ThinClient.connect(net.thinClientConfig);
-});
-
-afterAll(async () => {
-  await client?.close();
-  await net?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const CHILD = new URL('../../fixtures/channel-child.ts', import.meta.url);
+const crash = useCrashNet('kp-crash-');
 
 describe('a WriteChannel whose process is killed mid-send', () => {
   it('loses no message and never puts two different messages in one box', async () => {
+    const { client, dir, configPath } = crash;
     const db = join(dir, 'writer.db');
     const base = { KP_CONFIG: configPath, KP_DB: db, KP_CHANNEL: 'crashy', KP_TOTAL: '7' };
     const boxSize = client.pigeonholeGeometry!.maxPlaintextPayloadLength;
@@ -85,14 +27,14 @@ describe('a WriteChannel whose process is killed mid-send', () => {
     const flushedBy = (r: ChildResult) => r.events.find((e) => e.event === 'flushed')?.seqs;
 
     // 1. Killed after message 1 is in the log, before any of its boxes is written.
-    const r1 = await runChild({ ...base, KP_CRASH: 'recorded:1' });
+    const r1 = await runChild(CHILD, { ...base, KP_CRASH: 'recorded:1' });
     expect(r1.signal, r1.stderr).toBe('SIGKILL');
     expect(sentBy(r1)).toEqual([0]);
     expect(r1.events.at(-1)).toEqual({ event: 'crash', at: 'recorded:1' });
 
     // 2. The next process delivers message 1 from the log, then dies after the FIRST box of the
     //    three-box message 2 is confirmed.
-    const r2 = await runChild({ ...base, KP_CRASH: 'box:2:0' });
+    const r2 = await runChild(CHILD, { ...base, KP_CRASH: 'box:2:0' });
     expect(r2.signal, r2.stderr).toBe('SIGKILL');
     expect(r2.events[0]).toEqual({ event: 'open', messageCount: 2, pending: [1] });
     expect(flushedBy(r2)).toEqual([1]);
@@ -100,7 +42,7 @@ describe('a WriteChannel whose process is killed mid-send', () => {
 
     // 3. The next one finishes message 2, sends 3, and dies after every box of message 4 was
     //    acknowledged but before the transaction that marks it sent and advances the index.
-    const r3 = await runChild({ ...base, KP_CRASH: 'confirmed:4' });
+    const r3 = await runChild(CHILD, { ...base, KP_CRASH: 'confirmed:4' });
     expect(r3.signal, r3.stderr).toBe('SIGKILL');
     expect(r3.events[0]).toEqual({ event: 'open', messageCount: 3, pending: [2] });
     expect(flushedBy(r3)).toEqual([2]);
@@ -135,7 +77,7 @@ describe('a WriteChannel whose process is killed mid-send', () => {
     }
 
     // 4. A last process re-sends message 4 (identical bytes: accepted) and completes the channel.
-    const r4 = await runChild(base);
+    const r4 = await runChild(CHILD, base);
     expect(r4.code, r4.stderr).toBe(0);
     expect(r4.events[0]).toEqual({ event: 'open', messageCount: 5, pending: [4] });
     expect(flushedBy(r4)).toEqual([4]);

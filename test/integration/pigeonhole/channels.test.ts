@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ThinClient } from '../../../src/client.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ThinClient } from '../../../src/client.js';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -24,26 +23,19 @@ import {
   WriteChannel,
 } from '../../../src/pigeonhole/channels.js';
 import { PigeonholeStore } from '../../../src/pigeonhole/store.js';
+import { useDevnetClients } from '../../helpers/devnetClient.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-let net: Devnet;
+const env = useDevnetClients(2, {}, { reconnect: { initialDelayMs: 10 } });
 let writerClient: ThinClient;
 let readerClient: ThinClient;
 let dir: string;
 let boxSize: number;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  writerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
-  readerClient = await ThinClient.connect(net.thinClientConfig, { reconnect: { initialDelayMs: 10 } });
+beforeAll(() => {
+  [writerClient, readerClient] = env.clients as [ThinClient, ThinClient];
   boxSize = writerClient.pigeonholeGeometry!.maxPlaintextPayloadLength;
-});
-
-afterAll(async () => {
-  await writerClient?.close();
-  await readerClient?.close();
-  await net?.stop();
 });
 
 beforeEach(() => {
@@ -252,11 +244,11 @@ describe('durable channels on the devnet', () => {
   it('keep working across a daemon restart (new instance token, same network storage)', async () => {
     const p = await pair('restart');
     await p.writer.send(text('before'));
-    const token = net.instanceToken();
+    const token = env.net.instanceToken();
     const back = Promise.all([reconnected(writerClient), reconnected(readerClient)]);
-    await net.restartDaemon();
+    await env.net.restartDaemon();
     await back;
-    expect(net.instanceToken()).not.toEqual(token);
+    expect(env.net.instanceToken()).not.toEqual(token);
     await p.writer.send(text('after'));
     expect((await p.reader.receive({ timeoutMs: 0 })).payload).toEqual(text('before'));
     expect((await p.reader.receive({ timeoutMs: 0 })).payload).toEqual(text('after'));
@@ -265,12 +257,12 @@ describe('durable channels on the devnet', () => {
 
   it('keep a message sent while the mixnet is down and deliver it on flush once it is back', async () => {
     const p = await pair('offline');
-    net.setMixnetConnected(false);
+    env.net.setMixnetConnected(false);
     try {
       await expect(p.writer.send(text('queued'))).rejects.toThrow();
       expect(p.writer.pending().map((m) => m.seq)).toEqual([0]);
     } finally {
-      net.setMixnetConnected(true);
+      env.net.setMixnetConnected(true);
     }
     await waitConnected(writerClient);
     const flushed = await p.writer.flush();

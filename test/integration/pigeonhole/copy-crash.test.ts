@@ -4,95 +4,28 @@
  * child is killed with SIGKILL in the middle of the stream; a second process resumes the stream from
  * the file checkpoint; every destination then reads back exactly its payload, once, in order.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ThinClient } from '../../../src/client.js';
-import { configToToml } from '../../../src/config.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import { BoxIdNotFoundError } from '../../../src/errors.js';
 import { loadCopy, pendingCopies } from '../../../src/pigeonhole/checkpoint.js';
 import { FileCheckpointStore } from '../../../src/pigeonhole/checkpointFileStore.js';
 import { readStream, streamBoxCount, streamBoxPayloadLength } from '../../../src/pigeonhole/streams.js';
 import { encodeCbor } from '../../../src/wire/codec.js';
+import { type ChildLine as Line, spawnChild, useCrashNet } from '../../helpers/crashHarness.js';
 
-let net: Devnet;
-let client: ThinClient;
-let dir: string;
-let configPath: string;
+const CHILD = new URL('../../fixtures/copy-child.ts', import.meta.url);
+const crash = useCrashNet('kp-copy-crash-');
 let per: number;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-copy-crash-'));
-  net = await startDevnet({
-    listen: `unix://${join(dir, 'daemon.sock')}`,
-    profile: 'instant',
-    authorityScheme: 'Ed25519',
-  });
-  configPath = join(dir, 'thinclient.toml');
-  writeFileSync(configPath, configToToml(net.thinClientConfig));
-  client = await ThinClient.connect(net.thinClientConfig);
-  per = streamBoxPayloadLength(client);
+beforeAll(() => {
+  per = streamBoxPayloadLength(crash.client);
 });
-
-afterAll(async () => {
-  await client?.close();
-  await net?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-type Line = { event: string; [k: string]: unknown };
 
 /** A copy-child process and its JSON lines as they arrive. */
-function child(env: Record<string, string>) {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/copy-child.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Line[] = [];
-  const waiters: { pred: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
-  let stderr = '';
-  proc.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  createInterface({ input: proc.stdout! }).on('line', (text) => {
-    const line = JSON.parse(text) as Line;
-    lines.push(line);
-    for (const w of waiters.splice(0)) {
-      if (w.pred(line)) w.resolve(line);
-      else waiters.push(w);
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    proc,
-    lines,
-    exited,
-    stderr: () => stderr,
-    /** The first line (already seen or still to come) that satisfies `pred`. */
-    waitFor(pred: (l: Line) => boolean): Promise<Line> {
-      const seen = lines.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ pred, resolve });
-        void exited.then(({ code, signal }) =>
-          reject(
-            new Error(
-              `child exited (${code ?? signal}) first; stderr: ${stderr}; lines: ${JSON.stringify(lines)}`,
-            ),
-          ),
-        );
-      });
-    },
-  };
-}
+const child = (env: Record<string, string>) => spawnChild(CHILD, env);
 
 interface Dest {
   payload: Uint8Array;
@@ -104,7 +37,7 @@ interface Dest {
 async function destinations(lengths: number[]): Promise<Dest[]> {
   return Promise.all(
     lengths.map(async (length) => {
-      const kp = await client.newKeypair(new Uint8Array(randomBytes(32)));
+      const kp = await crash.client.newKeypair(new Uint8Array(randomBytes(32)));
       return {
         payload: new Uint8Array(randomBytes(length)),
         writeCap: kp.writeCap,
@@ -118,6 +51,7 @@ async function destinations(lengths: number[]): Promise<Dest[]> {
 /** Exactly the payload, and no box after it: written once, in order. */
 async function expectExactlyOnce(d: Dest): Promise<void> {
   const boxes = streamBoxCount(d.payload.length, per);
+  const { client } = crash;
   const got = await readStream(client, d.readCap, d.startIndex, boxes, 0, { pacing: false });
   expect(got.data).toEqual(d.payload);
   const after = await client.encryptRead(d.readCap, got.nextIndex);
@@ -138,6 +72,7 @@ async function expectExactlyOnce(d: Dest): Promise<void> {
  * child, and checks every destination.
  */
 async function crashAndResume(name: string, killWhen: { freeze?: string; line?: (l: Line) => boolean }) {
+  const { dir, configPath } = crash;
   const storeDir = join(dir, `store-${name}`);
   const dests = await destinations([5 * per + 3, 2 * per, 7, 3 * per + Math.floor(per / 2)]);
   const jobPath = join(dir, `job-${name}.cbor`);

@@ -4,10 +4,9 @@
  * cancel every operation at the daemon, and a tombstoned box in the middle of a read.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ThinClient } from '../../../src/client.js';
 import { indexCounter } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import { TombstoneError } from '../../../src/errors.js';
 import {
   autoWindow,
@@ -18,23 +17,16 @@ import {
   streamBoxPayloadLength,
   writeStream,
 } from '../../../src/pigeonhole/streams.js';
+import { useDevnetClients } from '../../helpers/devnetClient.js';
 
-let net: Devnet;
+const env = useDevnetClients(2);
 let writer: ThinClient;
 let reader: ThinClient;
 let per: number;
 
-beforeAll(async () => {
-  net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
-  writer = await ThinClient.connect(net.thinClientConfig);
-  reader = await ThinClient.connect(net.thinClientConfig);
+beforeAll(() => {
+  [writer, reader] = env.clients as [ThinClient, ThinClient];
   per = streamBoxPayloadLength(writer);
-});
-
-afterAll(async () => {
-  await writer?.close();
-  await reader?.close();
-  await net?.stop();
 });
 
 async function channel(client = writer) {
@@ -140,7 +132,7 @@ describe('writeStream and readStream on the devnet', () => {
 
   it('rejects with the abort reason and cancels the reads in flight at the daemon when the signal aborts', async () => {
     // Its own session: reads of boxes that do not exist re-poll without end and would hog the others.
-    const client = await ThinClient.connect(net.thinClientConfig);
+    const client = await ThinClient.connect(env.net.thinClientConfig);
     try {
       const ch = await channel(client);
       const controller = new AbortController();
@@ -151,17 +143,17 @@ describe('writeStream and readStream on the devnet', () => {
         ...fast,
         signal: single.signal,
       });
-      await until(() => net.stats().arqsInFlight === 1);
+      await until(() => env.net.stats().arqsInFlight === 1);
       single.abort(reason);
       await expect(one).rejects.toBe(reason);
-      await until(() => net.stats().arqsInFlight === 0);
+      await until(() => env.net.stats().arqsInFlight === 0);
 
       // Nothing is written there, so the reads wait (the daemon re-polls BoxIDNotFound).
       const aborted = readStream(client, ch.readCap, ch.firstMessageIndex, 8, 4, {
         ...fast,
         signal: controller.signal,
       });
-      await until(() => net.stats().arqsInFlight >= 2);
+      await until(() => env.net.stats().arqsInFlight >= 2);
       controller.abort(reason);
       await expect(aborted).rejects.toBe(reason);
       // The reads the daemon had dispatched are cancelled there. A start still queued in the daemon
@@ -175,7 +167,7 @@ describe('writeStream and readStream on the devnet', () => {
         4,
         fast,
       );
-      await until(() => net.stats().arqsInFlight === 0);
+      await until(() => env.net.stats().arqsInFlight === 0);
     } finally {
       await client.close();
     }

@@ -13,6 +13,19 @@ const leaks = (text: string) =>
   text.includes(Buffer.from(cap).toString('base64').slice(0, 40)) ||
   text.includes(Array.from(cap.slice(0, 12)).join(','));
 
+/** One write operation with `cap`, answered by the scripted daemon. */
+async function writeOnce(h: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  const write = h.client.startResendingEncryptedMessage({
+    writeCap: cap,
+    envelopeDescriptor: bytes(4),
+    messageCiphertext: bytes(4),
+    envelopeHash: bytes(32),
+  });
+  const req = await h.daemon.nextRequest('start_resending_encrypted_message');
+  req.conn.reply(req, 'start_resending_encrypted_message_reply', { error_code: 0 });
+  await write;
+}
+
 describe('inspection never shows secrets', () => {
   it('sanitize replaces bytes with their length and secret fields with [redacted]', () => {
     expect(sanitize({ writeCap: 'abc', n: 1n, b: bytes(5), nested: [{ seed: 'x' }] })).toEqual({
@@ -36,15 +49,7 @@ describe('inspection never shows secrets', () => {
         },
       },
     );
-    const write = h.client.startResendingEncryptedMessage({
-      writeCap: cap,
-      envelopeDescriptor: bytes(4),
-      messageCiphertext: bytes(4),
-      envelopeHash: bytes(32),
-    });
-    const req = await h.daemon.nextRequest('start_resending_encrypted_message');
-    req.conn.reply(req, 'start_resending_encrypted_message_reply', { error_code: 0 });
-    await write;
+    await writeOnce(h);
     expect(events.length).toBeGreaterThan(0);
     for (const ev of events) {
       const snapshot = (ev as { actorRef: { getSnapshot(): unknown } }).actorRef.getSnapshot();
@@ -68,15 +73,7 @@ describe('inspection never shows secrets', () => {
       stop() {},
     } as never);
     const h = await setup({}, { inspect: inspector.inspect });
-    const write = h.client.startResendingEncryptedMessage({
-      writeCap: cap,
-      envelopeDescriptor: bytes(4),
-      messageCiphertext: bytes(4),
-      envelopeHash: bytes(32),
-    });
-    const req = await h.daemon.nextRequest('start_resending_encrypted_message');
-    req.conn.reply(req, 'start_resending_encrypted_message_reply', { error_code: 0 });
-    await write;
+    await writeOnce(h);
     const text = JSON.stringify(sent, (_, v) => (typeof v === 'bigint' ? String(v) : v));
     expect(sent.length).toBeGreaterThan(0);
     expect(leaks(text)).toBe(false);

@@ -1,63 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSizes } from '../../../src/devnet/geometry.js';
+import { DOCKER_PIGEONHOLE_GEOMETRY, DOCKER_SPHINX_GEOMETRY } from '../../helpers/geometries.js';
 
 describe('devnet geometry', () => {
   const sizes = deriveSizes();
 
   it('announces exactly the Go Sphinx geometry fields with the docker values', () => {
-    expect(sizes.sphinx).toEqual({
-      PacketLength: 3082,
-      NrHops: 5,
-      HeaderLength: 476,
-      RoutingInfoLength: 410,
-      PerHopRoutingInfoLength: 82,
-      SURBLength: 572,
-      SphinxPlaintextHeaderLength: 2,
-      PayloadTagLength: 32,
-      ForwardPayloadLength: 2574,
-      UserForwardPayloadLength: 2000,
-      NextNodeHopLength: 65,
-      SPRPKeyMaterialLength: 64,
-      NIKEName: 'x25519',
-      KEMName: '',
-    });
-    expect(Object.keys(sizes.sphinx)).toEqual([
-      'PacketLength',
-      'NrHops',
-      'HeaderLength',
-      'RoutingInfoLength',
-      'PerHopRoutingInfoLength',
-      'SURBLength',
-      'SphinxPlaintextHeaderLength',
-      'PayloadTagLength',
-      'ForwardPayloadLength',
-      'UserForwardPayloadLength',
-      'NextNodeHopLength',
-      'SPRPKeyMaterialLength',
-      'NIKEName',
-      'KEMName',
-    ]);
+    expect(sizes.sphinx).toEqual(DOCKER_SPHINX_GEOMETRY);
+    expect(Object.keys(sizes.sphinx)).toEqual(Object.keys(DOCKER_SPHINX_GEOMETRY));
   });
 
   it('derives the Pigeonhole geometry from the Sphinx one as kpclientd does (1549 plaintext bytes per box)', () => {
-    expect(sizes.pigeonhole).toEqual({
-      MaxPlaintextPayloadLength: 1549,
-      CourierQueryReadLength: 2000,
-      CourierQueryWriteLength: 2000,
-      CourierQueryReplyReadLength: 1718,
-      CourierQueryReplyWriteLength: 1718,
-      NIKEName: 'CTIDH1024-X25519',
-      SignatureSchemeName: 'Ed25519',
-    });
-    expect(Object.keys(sizes.pigeonhole)).toEqual([
-      'MaxPlaintextPayloadLength',
-      'CourierQueryReadLength',
-      'CourierQueryWriteLength',
-      'CourierQueryReplyReadLength',
-      'CourierQueryReplyWriteLength',
-      'NIKEName',
-      'SignatureSchemeName',
-    ]);
+    expect(sizes.pigeonhole).toEqual(DOCKER_PIGEONHOLE_GEOMETRY);
+    expect(Object.keys(sizes.pigeonhole)).toEqual(Object.keys(DOCKER_PIGEONHOLE_GEOMETRY));
   });
 
   it('has the intermediate sizes of daemon-semantics §3.1', () => {

@@ -34,6 +34,17 @@ import {
   StoreError,
 } from '../../../src/pigeonhole/store.js';
 
+/** What an offline encryptWrite/encryptRead returns: zero bytes, and the real next index. */
+function placeholderEnvelope(index: Uint8Array) {
+  const z = new Uint8Array(32);
+  return {
+    messageCiphertext: z,
+    envelopeDescriptor: z,
+    envelopeHash: z,
+    nextMessageBoxIndex: nextIndex(index),
+  };
+}
+
 /**
  * A daemon that is up but has no mixnet: newKeypair and encryptWrite are local (real BACAP caps and
  * indices), every network operation fails the way the real one does offline.
@@ -49,27 +60,27 @@ function offlineClient(maxPlaintextPayloadLength = 100): ChannelClient & { write
     },
     async encryptWrite(plaintext, _writeCap, index) {
       writes.push(plaintext);
-      const z = new Uint8Array(32);
-      return {
-        messageCiphertext: z,
-        envelopeDescriptor: z,
-        envelopeHash: z,
-        nextMessageBoxIndex: nextIndex(index),
-      };
+      return placeholderEnvelope(index);
     },
     async encryptRead(_readCap, index) {
-      const z = new Uint8Array(32);
-      return {
-        messageCiphertext: z,
-        envelopeDescriptor: z,
-        envelopeHash: z,
-        nextMessageBoxIndex: nextIndex(index),
-      };
+      return placeholderEnvelope(index);
     },
     async startResendingEncryptedMessage() {
       throw new NotConnectedError('not connected to the mixnet');
     },
   };
+}
+
+/** An in-memory store, an offline client and a new write channel "alice"; `done()` closes both. */
+async function aliceChannel(maxPlaintextPayloadLength?: number) {
+  const store = PigeonholeStore.open(':memory:');
+  const client = offlineClient(maxPlaintextPayloadLength);
+  const w = await WriteChannel.create(store, client, 'alice');
+  const done = async () => {
+    await w.close();
+    store.close();
+  };
+  return { store, client, w, done };
 }
 
 let dir: string;
@@ -219,24 +230,19 @@ describe('write channels without a network', () => {
   });
 
   it('refuse a second channel of the same name and an unknown name', async () => {
-    const store = PigeonholeStore.open(':memory:');
-    const client = offlineClient();
-    const w = await WriteChannel.create(store, client, 'alice');
+    const { store, client, done } = await aliceChannel();
     await expect(WriteChannel.create(store, client, 'alice')).rejects.toThrow(ChannelExistsError);
     expect(() => WriteChannel.open(store, client, 'bob')).toThrow(new ChannelNotFoundError('write', 'bob'));
-    await w.close();
-    store.close();
+    await done();
   });
 
   it('cannot be opened twice while the first holder is alive, and can after it closes', async () => {
-    const store = PigeonholeStore.open(':memory:');
-    const client = offlineClient();
-    const w = await WriteChannel.create(store, client, 'alice');
+    const { store, client, w, done } = await aliceChannel();
     expect(() => WriteChannel.open(store, client, 'alice')).toThrow(ChannelBusyError);
     await w.close();
     const again = WriteChannel.open(store, client, 'alice');
     await again.close();
-    store.close();
+    await done();
   });
 
   it('take over the lease of a process that died without closing', async () => {
@@ -262,9 +268,7 @@ describe('write channels without a network', () => {
   });
 
   it('keep a message that cannot be delivered in the write-ahead log, with its boxes reserved', async () => {
-    const store = PigeonholeStore.open(':memory:');
-    const client = offlineClient(10);
-    const w = await WriteChannel.create(store, client, 'alice');
+    const { client, w, done } = await aliceChannel(10);
     const first = w.firstIndex;
     await expect(w.send(new TextEncoder().encode('hello, world'))).rejects.toThrow(NotConnectedError);
     await expect(w.send(new TextEncoder().encode('two'))).rejects.toThrow(NotConnectedError);
@@ -283,8 +287,7 @@ describe('write channels without a network', () => {
     expect(w.nextIndex).toEqual(first);
     // Delivery is attempted oldest first: the second send tried message 0 again before its own.
     expect(client.writes.map((b) => b.length)).toEqual([10, 10]);
-    await w.close();
-    store.close();
+    await done();
   });
 
   it('check their arguments with exact messages', async () => {
@@ -318,9 +321,7 @@ describe('write channels without a network', () => {
 
 describe('read channels without a network', () => {
   it('are created from a share and start at its index', async () => {
-    const store = PigeonholeStore.open(':memory:');
-    const client = offlineClient();
-    const w = await WriteChannel.create(store, client, 'alice');
+    const { store, client, w, done } = await aliceChannel();
     const r = ReadChannel.create(
       store,
       client,
@@ -333,14 +334,11 @@ describe('read channels without a network', () => {
     expect(() => ReadChannel.create(store, client, 'from-alice', w.share())).toThrow(ChannelExistsError);
     expect(() => ReadChannel.open(store, client, 'from-alice')).toThrow(ChannelBusyError);
     await r.close();
-    await w.close();
-    store.close();
+    await done();
   });
 
   it('give up at once with timeoutMs 0 and leave the index where it was', async () => {
-    const store = PigeonholeStore.open(':memory:');
-    const client = offlineClient();
-    const w = await WriteChannel.create(store, client, 'alice');
+    const { store, client, w, done } = await aliceChannel();
     const r = ReadChannel.create(store, client, 'from-alice', w.share());
     await expect(r.receive({ timeoutMs: 0 })).rejects.toThrow(NotConnectedError);
     expect(r.nextIndex).toEqual(w.firstIndex);
@@ -348,7 +346,6 @@ describe('read channels without a network', () => {
       new InvalidArgumentError('timeoutMs', 'must be a non-negative number of milliseconds, got -1'),
     );
     await r.close();
-    await w.close();
-    store.close();
+    await done();
   });
 });
