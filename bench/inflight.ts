@@ -20,6 +20,7 @@ import { encodeRequest } from '../src/wire/index.js';
 import { spawnDevnet } from './stream.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
+const ignore = () => undefined;
 
 async function settle() {
   for (let i = 0; i < 3; i++) {
@@ -73,7 +74,8 @@ export async function measure(n: number): Promise<InflightFigure> {
       }).length;
     const before = await settle();
     const t0 = performance.now();
-    const pending = envelopes.map((p) => client.startResendingEncryptedMessage(p).catch(() => undefined));
+    // One shared handler: a closure per call would be the caller's memory, counted as the client's.
+    const pending = envelopes.map((p) => client.startResendingEncryptedMessage(p).catch(ignore));
     while ((await net.stats()).arqsInFlight < n) await new Promise((r) => setTimeout(r, 20));
     const submitMs = performance.now() - t0;
     const during = await settle();
