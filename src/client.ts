@@ -12,11 +12,10 @@
  * need both and fail at once with NotConnectedError while the daemon reports no mixnet (the guide's
  * "prepare operations offline").
  */
-import { type Actor, type ActorOptions, type AnyActorLogic, type AnyActorRef, createActor } from 'xstate';
+import { type Actor, createActor } from 'xstate';
 import { wiredClientMachine } from '../actors/wiring.js';
 import type { ClientEmitted, clientMachine, LinkState } from '../machines/client.js';
-import type { ReconnectPolicy } from '../machines/connection.js';
-import type { RegistryCommand, WorkStats } from '../machines/registry.js';
+import type { WorkStats } from '../machines/registry.js';
 import {
   type BlockingSendOptions,
   type CallOptions,
@@ -32,54 +31,40 @@ import { DaemonView } from './daemonView.js';
 import {
   ClientClosedError,
   ConnectionLostError,
-  InvalidArgumentError,
   NotConnectedError,
   ProtocolError,
   ThinClientError,
 } from './errors.js';
 import { EventHub } from './eventHub.js';
-import {
-  type EventOfType,
-  type EventsOptions,
-  eventFromMessage,
-  type LaggedEvent,
-  type PigeonholeGeometry,
-  pigeonholeGeometryFromWire,
-  type SphinxGeometry,
-  sphinxGeometryFromWire,
-  type ThinClientEvent,
-  type ThinClientEventType,
+import type {
+  EventOfType,
+  EventsOptions,
+  LaggedEvent,
+  PigeonholeGeometry,
+  SphinxGeometry,
+  ThinClientEvent,
+  ThinClientEventType,
 } from './events.js';
-import { type InspectOption, redactInspection } from './inspect.js';
+import { redactInspection } from './inspect.js';
 import { type Logger, safeLogger } from './logger.js';
 import {
   readStream as readStreamWith,
   type StreamOptions,
   writeStream as writeStreamWith,
 } from './pigeonhole/streams.js';
-import { decodePkiDocument, findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
+import { findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
 import {
-  type ArqCall,
-  arqResult,
-  type CancelCall,
-  cancelFor,
   cancelResendingCopyCommand,
   cancelResendingEncryptedMessage,
   countArg,
   durationArg,
-  encodeWithoutQueryId,
-  encodeWithQueryId,
   hex,
-  type Respond,
-  type Result,
   randomId,
   requests,
   sendMessageBody,
   startResendingCopyCommand,
   startResendingEncryptedMessage,
 } from './protocol/index.js';
-import type { ArqKind, ArqOutput } from './protocol/outcome.js';
-import type { LocalCall } from './protocol/requests.js';
 import type {
   CourierEnvelopesResult,
   DestinationPayload,
@@ -93,10 +78,11 @@ import type {
   TombstoneRangeEnvelopesResult,
   TombstoneRangeResult,
 } from './protocol/types.js';
+import { RegistryCalls } from './registryCalls.js';
 import { abortReason, settleOnce } from './settleOnce.js';
 import { type ClientStatus, StatusFeed, type StatusOptions } from './status.js';
-import type { DecodedResponse, RequestBody, RequestKey } from './wire/index.js';
-import { OP_PARENT, SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
+import type { RequestBody } from './wire/index.js';
+import { SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
 
 // ---- public option and result types -----------------------------------------------------------
 
@@ -114,8 +100,6 @@ export type { Logger } from './logger.js';
 export type * from './protocol/types.js';
 export type { ClientStatus, StatusOptions } from './status.js';
 
-type OpOptions = CallOptions & { [OP_PARENT]?: AnyActorRef };
-
 // ---- the client -------------------------------------------------------------------------------
 
 export class ThinClient implements AsyncDisposable {
@@ -126,6 +110,7 @@ export class ThinClient implements AsyncDisposable {
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
   private readonly hub = new EventHub();
+  private readonly calls: RegistryCalls;
   private readonly statusFeed = new StatusFeed(() => this.currentStatus());
   private readonly daemon = new DaemonView(this.hub);
   private closing = false;
@@ -176,6 +161,11 @@ export class ThinClient implements AsyncDisposable {
       ...(options.inspect ? { inspect: redactInspection(options.inspect) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.calls = new RegistryCalls(
+      () => this.actorRef.system.get('registry'),
+      () => this.ensureOpen(),
+      this.requestTimeoutMs,
+    );
     const actor = this.actorRef;
     actor.on('*', (emitted) => this.onEmitted(emitted as ClientEmitted));
     // The root always has an error listener: nothing inside may crash the host process.
@@ -339,12 +329,12 @@ export class ThinClient implements AsyncDisposable {
 
   /** The signed PKI document (cert.Certificate CBOR) for `epoch` (0n: the current one). */
   getPkiDocumentRaw(epoch = 0n, options: CallOptions = {}): Promise<{ payload: Uint8Array; epoch: bigint }> {
-    return this.local(() => requests.getPkiDocumentRaw(epoch), options);
+    return this.calls.local(() => requests.getPkiDocumentRaw(epoch), options);
   }
 
   /** The directory authorities the daemon is configured with. */
   getDirectoryAuthorities(options: CallOptions = {}): Promise<DirectoryAuthority[]> {
-    return this.local(() => requests.getDirectoryAuthorities(), options);
+    return this.calls.local(() => requests.getDirectoryAuthorities(), options);
   }
 
   // ---- legacy messaging ----
@@ -360,7 +350,7 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    await this.send(this.messageBody(surbId, payload, destNode, destQueue), undefined, options);
+    await this.calls.send(this.messageBody(surbId, payload, destNode, destQueue), undefined, options);
   }
 
   /** Sends `payload` to a service without a SURB; nothing comes back. */
@@ -370,7 +360,7 @@ export class ThinClient implements AsyncDisposable {
     destQueue: Uint8Array,
     options: CallOptions = {},
   ): Promise<void> {
-    await this.send(this.messageBody(null, payload, destNode, destQueue), undefined, options);
+    await this.calls.send(this.messageBody(null, payload, destNode, destQueue), undefined, options);
   }
 
   /** Sends `payload` with a private SURB and resolves with the reply payload. */
@@ -383,14 +373,14 @@ export class ThinClient implements AsyncDisposable {
     const timeoutMs = durationArg(options.timeoutMs ?? 30_000, 'timeoutMs');
     const surbId = randomId();
     const body = this.messageBody(surbId, payload, destNode, destQueue);
-    return (await this.send(body, { id: hex(surbId), timeoutMs }, options)) as Uint8Array;
+    return (await this.calls.send(body, { id: hex(surbId), timeoutMs }, options)) as Uint8Array;
   }
 
   // ---- Pigeonhole: local requests ----
 
   /** Derives a channel from a 32-byte seed (local; no network traffic). */
   newKeypair(seed: Uint8Array, options: CallOptions = {}): Promise<KeypairResult> {
-    return this.local(() => requests.newKeypair(seed), options);
+    return this.calls.local(() => requests.newKeypair(seed), options);
   }
 
   /** Encrypts `plaintext` for the box at `messageBoxIndex` (local). An empty plaintext is a tombstone. */
@@ -400,7 +390,7 @@ export class ThinClient implements AsyncDisposable {
     messageBoxIndex: Uint8Array,
     options: CallOptions = {},
   ): Promise<EncryptResult> {
-    return this.local(
+    return this.calls.local(
       () =>
         requests.encryptWrite(
           plaintext,
@@ -418,17 +408,17 @@ export class ThinClient implements AsyncDisposable {
     messageBoxIndex: Uint8Array,
     options: CallOptions = {},
   ): Promise<EncryptResult> {
-    return this.local(() => requests.encryptRead(readCap, messageBoxIndex), options);
+    return this.calls.local(() => requests.encryptRead(readCap, messageBoxIndex), options);
   }
 
   /** The index after `messageBoxIndex` (local). */
   nextMessageBoxIndex(messageBoxIndex: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    return this.local(() => requests.nextMessageBoxIndex(messageBoxIndex), options);
+    return this.calls.local(() => requests.nextMessageBoxIndex(messageBoxIndex), options);
   }
 
   /** The 64-bit counter inside `messageBoxIndex` (local). */
   getMessageBoxIndexCounter(messageBoxIndex: Uint8Array, options: CallOptions = {}): Promise<bigint> {
-    return this.local(() => requests.getMessageBoxIndexCounter(messageBoxIndex), options);
+    return this.calls.local(() => requests.getMessageBoxIndexCounter(messageBoxIndex), options);
   }
 
   /** Packs `payload` into copy-stream elements for one destination channel (local). */
@@ -440,7 +430,7 @@ export class ThinClient implements AsyncDisposable {
     isLast: boolean,
     options: CallOptions = {},
   ): Promise<CourierEnvelopesResult> {
-    return this.local(
+    return this.calls.local(
       () =>
         requests.createCourierEnvelopesFromPayload(payload, destWriteCap, destStartIndex, isStart, isLast),
       options,
@@ -455,7 +445,7 @@ export class ThinClient implements AsyncDisposable {
     buffer?: Uint8Array | null,
     options: CallOptions = {},
   ): Promise<MultiPayloadEnvelopesResult> {
-    return this.local(
+    return this.calls.local(
       () => requests.createCourierEnvelopesFromMultiPayload(destinations, isStart, isLast, buffer),
       options,
     );
@@ -471,7 +461,7 @@ export class ThinClient implements AsyncDisposable {
     buffer?: Uint8Array | null,
     options: CallOptions = {},
   ): Promise<TombstoneRangeEnvelopesResult> {
-    return this.local(
+    return this.calls.local(
       () =>
         requests.createCourierEnvelopesFromTombstoneRange(
           destWriteCap,
@@ -548,7 +538,7 @@ export class ThinClient implements AsyncDisposable {
   readonly [SPAWN_WORK] = (request: SpawnRequest): Promise<unknown> =>
     settleOnce<unknown>(
       undefined,
-      (respond) => this.tell({ type: 'registry.spawn', ...request, respond }),
+      (respond) => this.calls.tell({ type: 'registry.spawn', ...request, respond }),
       () => {},
     );
 
@@ -563,12 +553,12 @@ export class ThinClient implements AsyncDisposable {
     params: StartResendingParams,
     options: CallOptions = {},
   ): Promise<StartResendingResult> {
-    return this.operation(() => startResendingEncryptedMessage(params), options);
+    return this.calls.operation(() => startResendingEncryptedMessage(params), options);
   }
 
   /** Stops the operation with this envelope hash; its caller rejects with OperationCancelledError. */
   cancelResendingEncryptedMessage(envelopeHash: Uint8Array, options: CallOptions = {}): Promise<void> {
-    return this.cancel(() => cancelResendingEncryptedMessage(envelopeHash), options);
+    return this.calls.cancel(() => cancelResendingEncryptedMessage(envelopeHash), options);
   }
 
   /**
@@ -576,7 +566,7 @@ export class ThinClient implements AsyncDisposable {
    * until it reports success. Rejects with CopyCommandFailedError on failure.
    */
   async startResendingCopyCommand(tempWriteCap: Uint8Array, options: CopyCommandOptions = {}): Promise<void> {
-    await this.operation(
+    await this.calls.operation(
       () => startResendingCopyCommand(tempWriteCap, options.courierIdentityHash, options.courierQueueId),
       options,
     );
@@ -584,36 +574,13 @@ export class ThinClient implements AsyncDisposable {
 
   /** Stops the copy command whose temporary write cap hashes (BLAKE2b-256) to `writeCapHash`. */
   cancelResendingCopyCommand(writeCapHash: Uint8Array, options: CallOptions = {}): Promise<void> {
-    return this.cancel(() => cancelResendingCopyCommand(writeCapHash), options);
+    return this.calls.cancel(() => cancelResendingCopyCommand(writeCapHash), options);
   }
 
   // ---- internals: method call → registry event → promise ----
 
   private ensureOpen(): void {
     if (this.closing || this.finished) throw new ClientClosedError();
-  }
-
-  /** Hands a command to the registry; once the tree has stopped, the command fails as closed. */
-  private tell(command: RegistryCommand): void {
-    const registry = this.actorRef.system.get('registry');
-    if (registry) registry.send(command);
-    else if ('respond' in command) command.respond({ ok: false, error: new ClientClosedError() });
-  }
-
-  /** Checks, encodes and sends a local request; `build` throws for a bad argument. */
-  private async local<T>(build: () => LocalCall<T>, options: CallOptions): Promise<T> {
-    this.ensureOpen();
-    const { request, body } = build();
-    const timeoutMs =
-      options.timeoutMs === undefined ? this.requestTimeoutMs : durationArg(options.timeoutMs, 'timeoutMs');
-    const queryId = randomId();
-    const bytes = encodeWithQueryId(request.key as RequestKey, body as never, queryId);
-    const id = hex(queryId);
-    return (await settleOnce<unknown>(
-      options.signal,
-      (respond) => this.tell({ type: 'registry.request', queryId: id, bytes, request, timeoutMs, respond }),
-      () => this.tell({ type: 'registry.forget', queryId: id }),
-    )) as T;
   }
 
   /** send_message's body, checked against the Sphinx geometry's payload limit. */
@@ -629,67 +596,6 @@ export class ThinClient implements AsyncDisposable {
       destNode,
       destQueue,
       this.daemon.sphinx?.userForwardPayloadLength,
-    );
-  }
-
-  private async send(
-    body: RequestBody<'send_message'>,
-    surb: { id: string; timeoutMs: number } | undefined,
-    options: CallOptions,
-  ): Promise<unknown> {
-    this.ensureOpen();
-    options.signal?.throwIfAborted();
-    // No query_id: the real kpclientd keys send_message by its SURB id (as the reference clients send it).
-    const bytes = encodeWithoutQueryId('send_message', body);
-    return settleOnce<unknown>(
-      options.signal,
-      (respond) => this.tell({ type: 'registry.send', bytes, ...(surb ? { surb } : {}), respond }),
-      () => {},
-    );
-  }
-
-  /** Starts an ARQ operation and waits for its outcome; aborting cancels it at the daemon. */
-  private operation(build: () => ArqCall, options: OpOptions): Promise<StartResendingResult> {
-    // Not async: one promise per operation, not three (thousands may be in flight).
-    let call: ArqCall;
-    let op: Extract<RegistryCommand, { type: 'registry.startOp' }>['op'];
-    try {
-      this.ensureOpen();
-      call = build();
-      const queryId = randomId();
-      const request = encodeWithQueryId(call.key, call.body as never, queryId);
-      op = { queryId: hex(queryId), kind: call.kind, request, cancelKey: hex(call.cancelKey) };
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { kind, cancelKey } = call;
-    const parent = options[OP_PARENT];
-    return settleOnce<StartResendingResult, ArqOutput>(
-      options.signal,
-      (respond) => this.tell({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond }),
-      // As the matching cancel call would: the daemon stops, and so does the operation here.
-      options.signal ? () => this.cancel(() => cancelFor(kind, cancelKey), {}).catch(() => {}) : noop,
-      RESULT_OF[kind],
-    );
-  }
-
-  private async cancel(build: () => CancelCall, options: CallOptions): Promise<void> {
-    this.ensureOpen();
-    options.signal?.throwIfAborted();
-    const call = build();
-    const queryId = randomId();
-    const bytes = encodeWithQueryId(call.key, call.body as never, queryId);
-    await settleOnce<void>(
-      options.signal,
-      (respond) =>
-        this.tell({
-          type: 'registry.cancel',
-          cancelKey: hex(call.cancelKey),
-          queryId: hex(queryId),
-          bytes,
-          respond,
-        }),
-      () => {},
     );
   }
 
@@ -808,14 +714,6 @@ export class ThinClient implements AsyncDisposable {
     this.resolveClosed(fatal ?? (snapshot.status === 'done' ? snapshot.context.error : undefined));
   }
 }
-
-const noop = () => {};
-
-/** An operation's outcome → its typed result, one function per kind (no closure per operation). */
-const RESULT_OF: Record<ArqKind, (output: ArqOutput) => Result<StartResendingResult>> = {
-  encryptedMessage: (output) => arqResult('encryptedMessage', output),
-  copyCommand: (output) => arqResult('copyCommand', output),
-};
 
 function toThinClientError(error: Error | undefined, fallback: ThinClientError): ThinClientError {
   return error instanceof ThinClientError ? error : fallback;
