@@ -50,7 +50,7 @@ import {
   type ThinClientEvent,
   type ThinClientEventType,
 } from './events.js';
-import { type InspectOption, redactInspection } from './inspect.js';
+import { type InspectOption, redactInspection } from './inspector/redact.js';
 import { type Logger, safeLogger } from './logger.js';
 import {
   readStream as readStreamWith,

@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnet } from '../../src/devnet/index.js';
 import { ThinClient } from '../../src/index.js';
-import { type InspectorServer, startInspectorServer } from '../../src/inspectorServer.js';
+import { type InspectorServer, startInspectorServer } from '../../src/inspector/server.js';
 
 /** Reads the SSE stream until `until` holds for the rows seen so far. */
 function readEvents(
