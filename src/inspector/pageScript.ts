@@ -108,7 +108,7 @@ function item(node) {
   row.appendChild(el('span', 'twisty', node.children.length ? (open ? '▾' : '▸') : ''));
   row.appendChild(label);
   row.appendChild(el('span', 'kind', r.kind));
-  row.appendChild(el('span', 'phase', r.outcome ? r.phase + ' · ' + r.outcome : r.phase));
+  row.appendChild(el('span', 'phase', r.outcome && r.outcome !== r.phase ? r.phase + ' · ' + r.outcome : r.phase));
   if (r.transmissions > 1) row.appendChild(el('span', 'retries', (r.transmissions - 1) + (r.transmissions === 2 ? ' retry' : ' retries')));
   if (r.replays) row.appendChild(el('span', 'replays', 'replayed ×' + r.replays));
   li.appendChild(row);
