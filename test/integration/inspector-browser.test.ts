@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The inspector page in a real browser: the demo (`examples/alice-bob.ts --inspect`) runs against
  * a devnet of this test, headless Chromium (the system's, driven by playwright-core) opens the
