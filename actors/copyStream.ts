@@ -21,7 +21,7 @@ import {
 import type { ThinClient } from '../src/client.js';
 import { blake2b256 } from '../src/crypto/hash.js';
 import { CopyCommandFailedError } from '../src/errors.js';
-import { redactInspection } from '../src/inspect.js';
+import { redactInspection } from '../src/inspector/redact.js';
 import {
   type CheckpointStore,
   discardCopy,

@@ -4,7 +4,7 @@
  * every inspection output of this library.
  */
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
-import { redactInspection } from '../src/inspect.js';
+import { redactInspection } from '../src/inspector/redact.js';
 
 const descendsFrom = (ref: AnyActorRef | undefined, root: AnyActorRef): boolean => {
   for (let r = ref; r; r = (r as AnyActorRef & { _parent?: AnyActorRef })._parent)

@@ -17,7 +17,7 @@ import {
   ThinClientError,
   TombstoneError,
 } from '../src/errors.js';
-import { redactInspection } from '../src/inspect.js';
+import { redactInspection } from '../src/inspector/redact.js';
 import type { WorkSpawner } from '../src/workSpawner.js';
 import { inspectSubtree } from './inspectSubtree.js';
 

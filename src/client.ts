@@ -45,7 +45,7 @@ import type {
   ThinClientEvent,
   ThinClientEventType,
 } from './events.js';
-import { redactInspection } from './inspect.js';
+import { redactInspection } from './inspector/redact.js';
 import { type Logger, safeLogger } from './logger.js';
 import {
   readStream as readStreamWith,

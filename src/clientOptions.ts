@@ -4,7 +4,7 @@
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { ReconnectPolicy } from '../machines/connection.js';
 import { InvalidArgumentError } from './errors.js';
-import type { InspectOption } from './inspect.js';
+import type { InspectOption } from './inspector/redact.js';
 import type { Logger } from './logger.js';
 import { countArg, durationArg } from './protocol/index.js';
 

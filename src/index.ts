@@ -66,20 +66,29 @@ export type {
   ThinClientEventType,
   UnknownEvent,
 } from './events.js';
+export type { NodeKind } from './inspector/kinds.js';
 export {
-  createFileTraceRecorder,
-  createTraceRecorder,
+  createInspectionRecords,
+  type InspectionRecords,
+  type LifecycleStep,
+  type NodeRecord,
+  type Phase,
+  type RecordChange,
+  type RecordsOptions,
+} from './inspector/records.js';
+export {
   type InspectOption,
   redactInspection,
   sanitize,
   sanitizeInspectionEvent,
-  type TraceRow,
-} from './inspect.js';
+} from './inspector/redact.js';
 export {
   type InspectorServer,
   type InspectorServerOptions,
   startInspectorServer,
-} from './inspectorServer.js';
+} from './inspector/server.js';
+export { createFileTraceRecorder, createTraceRecorder, type TraceRow } from './inspector/trace.js';
+export { buildTree, type TreeFilter, type TreeNode } from './inspector/tree.js';
 export {
   type FlushReport,
   MemoryOfflineStorage,

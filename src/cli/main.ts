@@ -7,11 +7,15 @@
  *       thinclient.toml to use, until interrupted.
  *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
  *       sends a file over a Pigeonhole channel (src/cli/cp/).
+ *   pigeonhole inspect [--config thinclient.toml] [--port 0]
+ *       connects a client (to an embedded devnet without --config) and serves the live inspector.
  */
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configToToml } from '../config.js';
 import { startDevnet } from '../devnet/index.js';
+import { ThinClient } from '../index.js';
+import { startInspectorServer } from '../inspector/server.js';
 import { registerCpCommand } from './cp/index.js';
 
 export function buildProgram(): Command {
@@ -57,6 +61,28 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('inspect')
+    .description('connect a client and serve the live inspector of its actors and operations')
+    .option('--config <path>', 'thinclient.toml of the daemon to use (default: an embedded devnet)')
+    .option('--port <port>', 'port of the inspector page on 127.0.0.1 (0: any free port)', portNumber, 0)
+    .action(async (opts: { config?: string; port: number }) => {
+      const inspector = await startInspectorServer({ port: opts.port });
+      const net = opts.config ? undefined : await startDevnet({ listen: 'tcp://127.0.0.1:0' });
+      const client = await ThinClient.connect(opts.config ?? net!.thinClientConfig, {
+        inspect: inspector.inspect,
+      });
+      process.stdout.write(`inspector: ${inspector.url}\n`);
+      const stop = async () => {
+        await client.close();
+        await inspector.close();
+        await net?.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
   registerCpCommand(program);
   return program;
 }
@@ -72,6 +98,13 @@ export function toListenUrl(listen: string): string {
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
   return n;
 }
 

@@ -1,7 +1,8 @@
 import { createInspector } from '@statelyai/inspect';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import { createTraceRecorder, sanitize } from '../../../src/inspect.js';
+import { sanitize } from '../../../src/inspector/redact.js';
+import { createTraceRecorder } from '../../../src/inspector/trace.js';
 import { bytes, cleanup, hex, setup } from './harness.js';
 
 afterEach(cleanup);

@@ -1,28 +1,35 @@
 /**
  * A live, offline inspector for operation lifecycles: an HTTP server on loopback serving one
- * self-contained page that shows every actor of the client (connection, `op:<query id>` ARQ
- * operations, copy streams, windows) with its current state, and a log of transitions.
+ * self-contained page that draws the client's tree (connection, registry, operations, copy streams,
+ * windows and their box operations) with the lifecycle of every operation as it happens.
  *
  *   const inspector = await startInspectorServer();          // http://127.0.0.1:<port>/
  *   const client = await ThinClient.connect(config, { inspect: inspector.inspect });
  *
- * Rows travel as Server-Sent Events (`/events`), each a TraceRow of src/inspect.ts, so what the page
- * shows is exactly what a JSONL trace records: sanitized, with caps and seeds redacted. The Stately
- * hosted inspector (`@statelyai/inspect`) works too, but needs the network; this needs nothing.
+ * Records (src/inspector/records.ts) travel as Server-Sent Events on `/events`: `hello` with the
+ * page's memory limit, then `record` (a new or changed record) and `drop` (a record let go). `/tree`
+ * answers the current tree as JSON. Everything is sanitized first, so caps, seeds and plaintexts
+ * never reach the page. The Stately hosted inspector (`@statelyai/inspect`) works too, but needs
+ * the network; this needs nothing.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InspectionEvent } from 'xstate';
-import { sanitizeInspectionEvent, type TraceRow, traceRow } from './inspect.js';
-import { INSPECTOR_PAGE } from './inspectorPage.js';
+import { INSPECTOR_PAGE } from './pageHtml.js';
+import { createInspectionRecords, type NodeRecord, type RecordChange } from './records.js';
+import { sanitizeInspectionEvent } from './redact.js';
+import { type TraceRow, traceRow } from './trace.js';
+import { buildTree } from './tree.js';
 
 export interface InspectorServerOptions {
   /** @default '127.0.0.1' (never expose traces beyond loopback by accident) */
   host?: string;
   /** @default 0 (any free port) */
   port?: number;
-  /** Rows kept for pages that connect later. @default 2000 */
+  /** Trace rows kept (see `rows()`). @default 2000 */
   history?: number;
+  /** Operation records kept, on the server and on each page (oldest finished dropped first). @default 500 */
+  operations?: number;
 }
 
 export interface InspectorServer {
@@ -32,6 +39,8 @@ export interface InspectorServer {
   readonly inspect: (event: InspectionEvent) => void;
   /** Rows recorded so far (bounded by `history`). */
   rows(): readonly TraceRow[];
+  /** The records the page is drawn from, oldest first. */
+  records(): readonly NodeRecord[];
   /** Ends every open event stream and stops listening; safe to call more than once. */
   close(): Promise<void>;
   /** Resolves once the server has stopped, whoever stopped it. */
@@ -45,6 +54,16 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const limit = options.history ?? 2000;
   const history: TraceRow[] = [];
   const streams = new Set<ServerResponse>();
+  const store = createInspectionRecords({ limit: options.operations ?? 500 });
+  const message = (change: RecordChange) =>
+    change.type === 'record'
+      ? `event: record\ndata: ${JSON.stringify(change.record)}\n\n`
+      : `event: drop\ndata: ${JSON.stringify({ id: change.id })}\n\n`;
+  store.subscribe((change) => {
+    if (streams.size === 0) return;
+    const text = message(change);
+    for (const res of streams) res.write(text);
+  });
 
   const server = createServer((req, res) => {
     if (req.url === '/events') {
@@ -53,9 +72,15 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
         'cache-control': 'no-store',
         connection: 'keep-alive',
       });
-      for (const row of history) res.write(`data: ${JSON.stringify(row)}\n\n`);
+      res.write(`event: hello\ndata: ${JSON.stringify({ limit: store.limit })}\n\n`);
+      for (const record of store.records()) res.write(message({ type: 'record', record }));
       streams.add(res);
       req.on('close', () => streams.delete(res));
+      return;
+    }
+    if (req.url === '/tree') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(buildTree(store.records())));
       return;
     }
     if (req.url === '/' || req.url === '/index.html') {
@@ -75,22 +100,24 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
 
   const inspect = (event: InspectionEvent) => {
     if (!RECORDED.has(event.type)) return;
+    let clean: InspectionEvent;
     let row: TraceRow;
     try {
-      row = traceRow(sanitizeInspectionEvent(event));
+      clean = sanitizeInspectionEvent(event);
+      row = traceRow(clean);
     } catch {
       return;
     }
+    store.inspect(clean);
     history.push(row);
     if (history.length > limit) history.splice(0, history.length - limit);
-    const line = `data: ${JSON.stringify(row)}\n\n`;
-    for (const res of streams) res.write(line);
   };
 
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
+      store.dispose();
       for (const res of streams) res.end();
       streams.clear();
       server.close(() => resolve());
@@ -102,6 +129,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     url: `http://${host}:${port}/`,
     inspect,
     rows: () => history,
+    records: () => store.records(),
     close,
     closed: () => closed,
     [Symbol.asyncDispose]: close,

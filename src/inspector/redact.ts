@@ -3,15 +3,20 @@
  *
  * Operation actors hold encoded requests, and those embed write caps; the connection holds the
  * session token. Whatever reaches an inspector passes through `sanitize`, which replaces every
- * byte string with its length and every field named like a secret with "[redacted]".
+ * byte string with its length and every field named like a secret with "[redacted]". Two kinds of
+ * byte string are shown otherwise, because an inspector needs them and they hold no secret:
  *
- * - `ThinClient.connect(config, { inspect })` wraps the observer with `redactInspection`, so an
- *   observer (or `@statelyai/inspect`'s `inspector.inspect`) only ever sees sanitized events.
- * - `createTraceRecorder(write)` turns inspection events into one small JSON line each (JSONL),
- *   for offline traces: `{ t, type, actor, source, event, value, status, ... }`.
+ * - identifiers (`query_id`, `envelope_hash`, `surbid`) as hex: the client already names its
+ *   operations and cancel keys by them;
+ * - encoded request frames (fields `bytes` and `request`) as the decoded request, sanitized in turn:
+ *   `{ frame: 'encrypt_write', body: { plaintext: '[0 bytes]', write_cap: '[redacted]', ... } }`,
+ *   which is how an inspector tells a read from a write or a tombstone.
+ *
+ * `ThinClient.connect(config, { inspect })` wraps the observer with `redactInspection`, so an
+ * observer (or `@statelyai/inspect`'s `inspector.inspect`) only ever sees sanitized events.
  */
-import { createWriteStream } from 'node:fs';
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import { decodeRequest } from '../wire/index.js';
 
 /** Field names whose values never leave unredacted, whatever their type. */
 const SECRET_KEYS: ReadonlySet<string> = new Set([
@@ -25,7 +30,21 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'voucher_secret_key',
   'clientToken',
   'client_instance_token',
+  'instance_token',
+  'instanceToken',
+  'voucherSecretKey',
+  'voucherWriteCap',
+  'voucher_write_cap',
+  'messageWriteCap',
+  'mutatedMessageWriteCap',
+  'mutated_message_write_cap',
 ]);
+
+/** Byte strings that identify rather than hide: shown as hex. */
+const ID_KEYS: ReadonlySet<string> = new Set(['query_id', 'envelope_hash', 'surbid']);
+
+/** Byte strings that hold one encoded request frame: shown decoded (and sanitized). */
+const FRAME_KEYS: ReadonlySet<string> = new Set(['bytes', 'request']);
 
 const MAX_DEPTH = 8;
 
@@ -71,12 +90,41 @@ function sanitizeValue(value: unknown, depth: number, seen: WeakSet<object>): un
     if (value instanceof Set) return [...value].map((v) => sanitizeValue(v, depth + 1, seen));
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEYS.has(k) ? '[redacted]' : sanitizeValue(v, depth + 1, seen);
+      out[k] = sanitizeField(k, v, depth + 1, seen);
     }
     return out;
   } finally {
     seen.delete(object);
   }
+}
+
+function sanitizeField(key: string, value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (SECRET_KEYS.has(key)) return '[redacted]';
+  if (value instanceof Uint8Array) {
+    if (ID_KEYS.has(key))
+      return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+    if (FRAME_KEYS.has(key)) return decodedFrame(value, depth, seen) ?? `[${value.byteLength} bytes]`;
+  }
+  return sanitizeValue(value, depth, seen);
+}
+
+/** Frames are decoded once each: an operation's snapshot carries the same request every time. */
+const frameCache = new WeakMap<Uint8Array, unknown>();
+
+function decodedFrame(bytes: Uint8Array, depth: number, seen: WeakSet<object>): unknown {
+  if (frameCache.has(bytes)) return frameCache.get(bytes);
+  let out: unknown;
+  try {
+    const decoded = decodeRequest(bytes);
+    out =
+      decoded.key === 'unknown'
+        ? undefined
+        : { frame: decoded.key, body: sanitizeValue(decoded.body, depth + 1, seen) };
+  } catch {
+    out = undefined; // not a request frame after all
+  }
+  frameCache.set(bytes, out);
+  return out;
 }
 
 function isActorRef(value: unknown): value is AnyActorRef {
@@ -143,79 +191,5 @@ export function redactInspection(inspect: InspectOption): (event: InspectionEven
     } catch {
       // An inspector's own failure is not the client's problem.
     }
-  };
-}
-
-/** One line of a JSONL trace. */
-export interface TraceRow {
-  t: number;
-  type: string;
-  actor: string;
-  systemId?: string;
-  source?: string;
-  event?: string;
-  detail?: unknown;
-  value?: unknown;
-  status?: string;
-  action?: string;
-}
-
-/** The trace row for one inspection event (already sanitized). */
-export function traceRow(event: InspectionEvent, now = Date.now()): TraceRow {
-  const e = event as unknown as Record<string, unknown> & { actorRef: AnyActorRef };
-  const row: TraceRow = { t: now, type: event.type, actor: e.actorRef.id };
-  const systemId = (e.actorRef as { systemId?: string }).systemId;
-  if (systemId) row.systemId = systemId;
-  const source = (e.sourceRef as AnyActorRef | undefined)?.id;
-  if (source) row.source = source;
-  const ev = e.event as { type?: string } | undefined;
-  if (ev?.type) {
-    row.event = ev.type;
-    const { type: _, ...rest } = sanitize(ev) as Record<string, unknown>;
-    if (Object.keys(rest).length > 0) row.detail = rest;
-  }
-  const snapshot = e.snapshot as { value?: unknown; status?: string } | undefined;
-  if (snapshot) {
-    if ('value' in snapshot) row.value = sanitize(snapshot.value);
-    if (snapshot.status) row.status = snapshot.status;
-  }
-  const action = e.action as { type?: string } | undefined;
-  if (action?.type) row.action = action.type;
-  return row;
-}
-
-export interface TraceRecorderOptions {
-  /** Which inspection event types to record. @default ['@xstate.actor', '@xstate.event', '@xstate.snapshot'] */
-  types?: readonly string[];
-}
-
-/**
- * An inspection observer that writes one sanitized JSON line per event to `write`.
- *
- * @example
- * const lines: string[] = [];
- * const client = await ThinClient.connect(config, { inspect: createTraceRecorder((l) => lines.push(l)) });
- */
-export function createTraceRecorder(
-  write: (line: string) => void,
-  options: TraceRecorderOptions = {},
-): (event: InspectionEvent) => void {
-  const types = new Set(options.types ?? ['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
-  return (event) => {
-    if (!types.has(event.type)) return;
-    write(`${JSON.stringify(traceRow(sanitizeInspectionEvent(event)))}\n`);
-  };
-}
-
-/** A trace recorder appending to a file; call `close()` when done. */
-export function createFileTraceRecorder(
-  path: string,
-  options: TraceRecorderOptions = {},
-): { inspect: (event: InspectionEvent) => void; close: () => Promise<void> } {
-  const stream = createWriteStream(path, { flags: 'a' });
-  stream.on('error', () => {});
-  return {
-    inspect: createTraceRecorder((line) => stream.write(line), options),
-    close: () => new Promise((resolve) => stream.end(resolve)),
   };
 }
