@@ -5,6 +5,7 @@
  * end: the figures are only as steady as the machine was. BENCH_STREAM_BOXES defaults to 128 here
  * so the whole run stays under ten minutes.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,16 @@ console.log('');
 await client();
 console.log('');
 await stream();
+console.log('');
+// Memory per operation is measured in a fresh process: what the benchmarks above left in this one
+// (codec buffers, JIT state) would be counted as the client's.
+const inflight = spawnSync(
+  process.execPath,
+  ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./inflight.ts', import.meta.url))],
+  { encoding: 'utf8' },
+);
+for (const line of inflight.stdout.trimEnd().split('\n')) console.log(line);
+if (inflight.status !== 0) console.log(`(inflight benchmark failed: ${inflight.stderr.slice(-2000)})`);
 console.log(`\n(all benchmarks: ${((performance.now() - started) / 1000).toFixed(1)} s; load now ${load()})`);
 writeFileSync(
   fileURLToPath(new URL('./REPORT.md', import.meta.url)),
