@@ -97,7 +97,7 @@ export class Coverage {
    * Unsanitized events only: the client's redacting inspector empties `_transitions`.
    */
   inspect(ev: InspectionEvent, mine: (id: string) => boolean): void {
-    if (!mine((ev.actorRef as { id: string }).id)) return;
+    if (!mine((ev.actorRef as unknown as { id: string }).id)) return;
     if (ev.type === '@xstate.microstep') {
       for (const def of ev._transitions as unknown as TransitionDef[]) {
         this.transitions.add(keyOf(def));
