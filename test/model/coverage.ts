@@ -9,7 +9,7 @@
  * entered) and prints the one line a run reports per machine.
  */
 import { expect } from 'vitest';
-import type { AnyStateMachine, InspectionEvent } from 'xstate';
+import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 
 type Node = {
   id: string;
@@ -93,11 +93,11 @@ export class Coverage {
   }
 
   /**
-   * Feeds one inspection event; `mine` picks the actors of this machine (by id, or any test).
+   * Feeds one inspection event; `mine` picks the actors of this machine.
    * Unsanitized events only: the client's redacting inspector empties `_transitions`.
    */
-  inspect(ev: InspectionEvent, mine: (id: string) => boolean): void {
-    if (!mine((ev.actorRef as unknown as { id: string }).id)) return;
+  inspect(ev: InspectionEvent, mine: (actor: AnyActorRef) => boolean): void {
+    if (!mine(ev.actorRef as AnyActorRef)) return;
     if (ev.type === '@xstate.microstep') {
       for (const def of ev._transitions as unknown as TransitionDef[]) {
         this.transitions.add(keyOf(def));
@@ -111,7 +111,7 @@ export class Coverage {
   }
 
   /** An inspection observer for the actors `mine` picks. */
-  observer(mine: (id: string) => boolean = () => true): (ev: InspectionEvent) => void {
+  observer(mine: (actor: AnyActorRef) => boolean = () => true): (ev: InspectionEvent) => void {
     return (ev) => this.inspect(ev, mine);
   }
 
