@@ -137,6 +137,11 @@ export class Coverage {
     const t = pct(this.allTransitions.length - this.missingTransitions().length, this.allTransitions.length);
     const lines = [`model coverage ${this.name}: ${this.paths} paths, states ${s}%, transitions ${t}%`];
     const named = new Map(unreachable.map((u) => [u.transition, u.reason]));
+    if (named.size > 0) {
+      const counted = this.allTransitions.filter((x) => !named.has(x));
+      const r = pct(counted.filter((x) => this.transitions.has(x)).length, counted.length);
+      lines.push(`  ${r}% of the ${counted.length} reachable transitions (${named.size} named unreachable)`);
+    }
     for (const missing of this.missingTransitions()) {
       lines.push(`  unreachable ${missing}: ${named.get(missing) ?? 'NOT EXPLAINED'}`);
     }
