@@ -24,6 +24,7 @@ import {
 } from '../../src/errors.js';
 import { type ReceivedRequest, ScriptedDaemon } from '../helpers/scriptedDaemon.js';
 import { RecordingClock, until } from '../unit/client/harness.js';
+import { ArqOnDevnet, DEVNET_EVENTS } from './arqOnDevnet.js';
 import { Coverage, type Unreachable } from './coverage.js';
 
 /** What the real operation actors did on every path (both kinds; devnet runs add theirs). */
@@ -208,6 +209,49 @@ for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
     }
   });
 }
+
+describe('ARQ operation (encryptedMessage): generated paths against a ThinClient write over the devnet', () => {
+  const devnetPaths = pathsFor('encryptedMessage').filter((p) => {
+    const events = p.steps
+      .map((s) => s.event as ArqEvent)
+      .filter((e) => (e.type as string) !== 'xstate.init');
+    const names = events.map(eventName);
+    // After a cancel went out the devnet answers at once: only its answer can follow.
+    const afterCancel = names.indexOf('cancel(sent)');
+    if (
+      afterCancel >= 0 &&
+      names[afterCancel + 1] &&
+      !['reply(24)', 'op.cancelAck'].includes(names[afterCancel + 1]!)
+    )
+      return false;
+    if (names.join(' ').includes('op.resume reply(0)')) return false;
+    return names.length > 0 && names.every((n) => DEVNET_EVENTS.has(n));
+  });
+
+  it('has devnet paths for every fault knob', () => {
+    const names = new Set(devnetPaths.flatMap((p) => p.steps.map((s) => eventName(s.event))));
+    for (const n of DEVNET_EVENTS) expect(names).toContain(n);
+  });
+
+  for (const path of devnetPaths) {
+    const steps = path.steps.filter((s) => (s.event.type as string) !== 'xstate.init');
+    const name = steps.map((s) => eventName(s.event)).join(' → ');
+    it(`follows the model through ${name}`, async () => {
+      coverage.ranPath(['devnet', name]);
+      const sut = await ArqOnDevnet.start(coverage.observer((actor) => actor.id.startsWith('op:')));
+      try {
+        for (let i = 0; i < steps.length; i++) {
+          const step = steps[i]!;
+          await sut.cause(step.event as ArqEvent, steps[i + 1]?.event as ArqEvent | undefined);
+          const value = step.state.value as string;
+          await sut.check(value, FINAL.has(value));
+        }
+      } finally {
+        await sut.stop();
+      }
+    });
+  }
+});
 
 describe('ARQ operation coverage', () => {
   it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
