@@ -24,6 +24,38 @@ import {
 } from '../../src/errors.js';
 import { type ReceivedRequest, ScriptedDaemon } from '../helpers/scriptedDaemon.js';
 import { RecordingClock, until } from '../unit/client/harness.js';
+import { ArqOnDevnet, DEVNET_EVENTS } from './arqOnDevnet.js';
+import { Coverage, type Unreachable } from './coverage.js';
+
+/** What the real operation actors did on every path (both kinds; devnet runs add theirs). */
+const coverage = new Coverage('arq', arqMachine);
+
+/**
+ * Reviewed against actors/registry.ts: an operation exists only while the link is ready, and every
+ * loss of the link pauses it (op.pause) before the registry can say anything else about the link.
+ */
+const UNREACHABLE: Unreachable[] = [
+  {
+    transition: 'arq.awaiting op.replay #0',
+    reason:
+      'a replay comes with a new session, and a new session follows a lost one, which paused the operation',
+  },
+  {
+    transition: 'arq.awaiting op.cancel #1',
+    reason:
+      'a cancel is local (sent: false) only while the link is not ready, and then the operation is paused',
+  },
+  {
+    transition: 'arq.awaiting op.abandon #0',
+    reason:
+      'the registry abandons operations when the redial budget runs out, after the lost link paused them',
+  },
+  {
+    transition: 'arq.cancelling op.abandon #0',
+    reason:
+      'as above: the lost link that precedes giving up ends a cancelling operation first (op.pause → cancelled)',
+  },
+];
 
 const reply = (code: number): ArqEvent => ({ type: 'op.reply', reply: { error_code: code } });
 
@@ -153,6 +185,7 @@ for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
         .map(eventName)
         .join(' → ');
       it(name, async () => {
+        coverage.ranPath([kind, name]);
         const sut = await Sut.start(kind);
         try {
           await path.test({
@@ -176,6 +209,55 @@ for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
     }
   });
 }
+
+describe('ARQ operation (encryptedMessage): generated paths against a ThinClient write over the devnet', () => {
+  const devnetPaths = pathsFor('encryptedMessage').filter((p) => {
+    const events = p.steps
+      .map((s) => s.event as ArqEvent)
+      .filter((e) => (e.type as string) !== 'xstate.init');
+    const names = events.map(eventName);
+    // After a cancel went out the devnet answers at once: only its answer can follow.
+    const afterCancel = names.indexOf('cancel(sent)');
+    if (
+      afterCancel >= 0 &&
+      names[afterCancel + 1] &&
+      !['reply(24)', 'op.cancelAck'].includes(names[afterCancel + 1]!)
+    )
+      return false;
+    if (names.join(' ').includes('op.resume reply(0)')) return false;
+    return names.length > 0 && names.every((n) => DEVNET_EVENTS.has(n));
+  });
+
+  it('has devnet paths for every fault knob', () => {
+    const names = new Set(devnetPaths.flatMap((p) => p.steps.map((s) => eventName(s.event))));
+    for (const n of DEVNET_EVENTS) expect(names).toContain(n);
+  });
+
+  for (const path of devnetPaths) {
+    const steps = path.steps.filter((s) => (s.event.type as string) !== 'xstate.init');
+    const name = steps.map((s) => eventName(s.event)).join(' → ');
+    it(`follows the model through ${name}`, async () => {
+      coverage.ranPath(['devnet', name]);
+      const sut = await ArqOnDevnet.start(coverage.observer((actor) => actor.id.startsWith('op:')));
+      try {
+        for (let i = 0; i < steps.length; i++) {
+          const step = steps[i]!;
+          await sut.cause(step.event as ArqEvent, steps[i + 1]?.event as ArqEvent | undefined);
+          const value = step.state.value as string;
+          await sut.check(value, FINAL.has(value));
+        }
+      } finally {
+        await sut.stop();
+      }
+    });
+  }
+});
+
+describe('ARQ operation coverage', () => {
+  it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
+    coverage.printAndAssert(UNREACHABLE);
+  });
+});
 
 /** The system under test: one operation inside a real client, driven through the daemon and the API. */
 class Sut {
@@ -204,6 +286,8 @@ class Sut {
       inspect: (ev) => sut?.observe(ev as unknown as Inspected),
     });
     sut = new Sut(kind, daemon, clock, client);
+    // Unredacted, for the transitions taken (the client's own inspector empties them).
+    client.actorRef.system.inspect(coverage.observer((actor) => actor.id.startsWith('op:')));
     await sut.begin();
     return sut;
   }
