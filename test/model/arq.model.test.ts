@@ -26,6 +26,7 @@ import { type ReceivedRequest, ScriptedDaemon } from '../helpers/scriptedDaemon.
 import { RecordingClock, until } from '../unit/client/harness.js';
 import { ArqOnDevnet, DEVNET_EVENTS } from './arqOnDevnet.js';
 import { Coverage, type Unreachable } from './coverage.js';
+import { EventTally } from './eventTally.js';
 
 /** What the real operation actors did on every path (both kinds; devnet runs add theirs). */
 const coverage = new Coverage('arq', arqMachine);
@@ -261,7 +262,7 @@ describe('ARQ operation coverage', () => {
 
 /** The system under test: one operation inside a real client, driven through the daemon and the API. */
 class Sut {
-  private readonly received = new Map<string, number>();
+  private readonly tally = new EventTally();
   private opId = '';
   private lastValue: unknown;
   private request!: ReceivedRequest;
@@ -299,20 +300,8 @@ class Sut {
     snapshot?: { value?: unknown };
   }) {
     if (!this.opId || ev.actorRef.id !== this.opId) return;
-    if (ev.type === '@xstate.event' && ev.event)
-      this.received.set(ev.event.type, this.count(ev.event.type) + 1);
+    if (ev.type === '@xstate.event' && ev.event) this.tally.record(ev.event.type);
     if (ev.type === '@xstate.snapshot') this.lastValue = ev.snapshot?.value;
-  }
-
-  private count(type: string): number {
-    return this.received.get(type) ?? 0;
-  }
-
-  /** Runs `cause`, then waits until the operation has received one more event of `type`. */
-  private async delivered(type: string, cause: () => unknown): Promise<void> {
-    const n = this.count(type) + 1;
-    await cause();
-    await until(() => this.count(type) >= n);
   }
 
   private get hash(): Uint8Array {
@@ -386,19 +375,19 @@ class Sut {
       this.kind === 'encryptedMessage'
         ? 'start_resending_encrypted_message_reply'
         : 'start_resending_copy_command_reply';
-    await this.delivered('op.reply', () =>
+    await this.tally.delivered('op.reply', () =>
       this.daemon.current.reply(this.request, key, { error_code: code } as never),
     );
   }
 
   async pause(): Promise<void> {
-    await this.delivered('op.pause', () => this.daemon.current.drop());
+    await this.tally.delivered('op.pause', () => this.daemon.current.drop());
   }
 
   /** Redials: to the same daemon (the session resumes) or to a restarted one (the op replays). */
   async redial(restarted: boolean): Promise<void> {
     if (restarted) await this.daemon.restart();
-    await this.delivered(restarted ? 'op.replay' : 'op.resume', () => this.clock.increment(1000));
+    await this.tally.delivered(restarted ? 'op.replay' : 'op.resume', () => this.clock.increment(1000));
     await this.daemon.handshake(++this.handshakes);
     if (restarted) {
       const again = await this.daemon.nextRequest(
@@ -410,7 +399,7 @@ class Sut {
 
   async cancel(): Promise<void> {
     const connected = this.client.isDaemonConnected();
-    await this.delivered('op.cancel', () => {
+    await this.tally.delivered('op.cancel', () => {
       const cancel =
         this.kind === 'encryptedMessage'
           ? this.client.cancelResendingEncryptedMessage(this.hash)
@@ -423,14 +412,14 @@ class Sut {
 
   async ackCancel(): Promise<void> {
     const request = this.cancelRequest!;
-    await this.delivered('op.cancelAck', () =>
+    await this.tally.delivered('op.cancelAck', () =>
       request.conn.reply(request, `${request.key}_reply` as never, { error_code: 0 } as never),
     );
   }
 
   async close(): Promise<void> {
     let closing: Promise<void> | undefined;
-    await this.delivered('op.close', () => {
+    await this.tally.delivered('op.close', () => {
       closing = this.client.close();
     });
     await closing;
@@ -439,7 +428,7 @@ class Sut {
   /** The redial budget (one attempt) runs out: nothing listens. */
   async abandon(): Promise<void> {
     await this.daemon.pause();
-    await this.delivered('op.abandon', () => this.clock.increment(1000));
+    await this.tally.delivered('op.abandon', () => this.clock.increment(1000));
     await this.daemon.resume();
   }
 

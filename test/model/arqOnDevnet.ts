@@ -13,6 +13,7 @@ import type { ArqEvent } from '../../machines/arq.js';
 import { type Devnet, startDevnet, VirtualClock } from '../../src/devnet/index.js';
 import { ThinClient } from '../../src/index.js';
 import { until } from '../unit/client/harness.js';
+import { EventTally } from './eventTally.js';
 
 /**
  * The model events this driver causes on the devnet, by their test names. Not yet here: a cancel sent
@@ -31,7 +32,7 @@ export const DEVNET_EVENTS = new Set([
 
 export class ArqOnDevnet {
   private op: AnyActorRef | undefined;
-  private readonly received = new Map<string, number>();
+  private readonly tally = new EventTally();
   lastValue: unknown;
   outcome: { state: 'pending' | 'fulfilled' | 'rejected'; error?: unknown } = { state: 'pending' };
   private readonly hash = new Uint8Array(randomBytes(32));
@@ -74,18 +75,8 @@ export class ArqOnDevnet {
     if (!ref.id.startsWith('op:')) return;
     this.op ??= ref;
     if (ref !== this.op) return;
-    if (ev.type === '@xstate.event') this.received.set(ev.event.type, this.count(ev.event.type) + 1);
+    if (ev.type === '@xstate.event') this.tally.record(ev.event.type);
     if (ev.type === '@xstate.snapshot') this.lastValue = (ev.snapshot as { value?: unknown }).value;
-  }
-
-  private count(type: string): number {
-    return this.received.get(type) ?? 0;
-  }
-
-  private async delivered(type: string, cause: () => unknown): Promise<void> {
-    const n = this.count(type) + 1;
-    await cause();
-    await until(() => this.count(type) >= n);
   }
 
   private async begin(): Promise<void> {
@@ -113,14 +104,14 @@ export class ArqOnDevnet {
       case 'op.reply':
         // Code 0 once time moves on; code 24 when the daemon answers our cancel.
         if (event.reply.error_code === 24)
-          await until(() => this.count('op.reply') + this.count('op.cancelAck') > 0);
-        else await this.delivered('op.reply', () => this.advance());
+          await until(() => this.tally.count('op.reply') + this.tally.count('op.cancelAck') > 0);
+        else await this.tally.delivered('op.reply', () => this.advance());
         return;
       case 'op.cancelAck':
-        await until(() => this.count('op.reply') + this.count('op.cancelAck') > 0);
+        await until(() => this.tally.count('op.reply') + this.tally.count('op.cancelAck') > 0);
         return;
       case 'op.pause':
-        await this.delivered('op.pause', async () => {
+        await this.tally.delivered('op.pause', async () => {
           if (next?.type === 'op.replay') await this.net.restartDaemon();
           else if (next?.type === 'op.abandon') await this.net.stop();
           else if (next?.type === 'op.resume') this.net.dropConnections();
@@ -129,16 +120,16 @@ export class ArqOnDevnet {
         return;
       case 'op.resume':
       case 'op.replay':
-        await until(() => this.count(event.type) > 0);
+        await until(() => this.tally.count(event.type) > 0);
         return;
       case 'op.cancel':
-        await this.delivered('op.cancel', () => this.client.cancelResendingEncryptedMessage(this.hash));
+        await this.tally.delivered('op.cancel', () => this.client.cancelResendingEncryptedMessage(this.hash));
         return;
       case 'op.close':
-        await this.delivered('op.close', () => this.client.close());
+        await this.tally.delivered('op.close', () => this.client.close());
         return;
       case 'op.abandon':
-        await until(() => this.count('op.abandon') > 0);
+        await until(() => this.tally.count('op.abandon') > 0);
         return;
     }
   }
@@ -146,8 +137,8 @@ export class ArqOnDevnet {
   /** Moves the devnet's clock on until the reply is back. */
   private async advance(): Promise<void> {
     const clock = this.net.clock as VirtualClock;
-    const n = this.count('op.reply');
-    await clock.advanceUntil(() => this.count('op.reply') > n, 500, 600_000);
+    const n = this.tally.count('op.reply');
+    await clock.advanceUntil(() => this.tally.count('op.reply') > n, 500, 600_000);
   }
 
   /** The operation is in the model's state; a final state settled the caller. */
