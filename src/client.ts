@@ -64,6 +64,7 @@ import {
   sendMessageBody,
   startResendingCopyCommand,
   startResendingEncryptedMessage,
+  vouchers,
 } from './protocol/index.js';
 import type {
   CourierEnvelopesResult,
@@ -78,6 +79,12 @@ import type {
   TombstoneRangeEnvelopesResult,
   TombstoneRangeResult,
 } from './protocol/types.js';
+import type {
+  VoucherInductResult,
+  VoucherMintResult,
+  VoucherOpenResult,
+  VoucherStreamResult,
+} from './protocol/voucherTypes.js';
 import { RegistryCalls } from './registryCalls.js';
 import { abortReason, settleOnce } from './settleOnce.js';
 import { type ClientStatus, StatusFeed, type StatusOptions } from './status.js';
@@ -541,6 +548,45 @@ export class ThinClient implements AsyncDisposable {
       (respond) => this.calls.tell({ type: 'registry.spawn', ...request, respond }),
       () => {},
     );
+
+  // ---- Contact vouchers: local requests ----
+
+  /** Mints a voucher from the joiner's MessageStream write cap (local). Keep `voucherSecretKey` secret. */
+  voucherMint(
+    messageWriteCap: Uint8Array,
+    displayName: string,
+    options: CallOptions = {},
+  ): Promise<VoucherMintResult> {
+    return this.calls.local(() => vouchers.voucherMint(messageWriteCap, displayName), options);
+  }
+
+  /** Checks a published voucher payload against its voucher and seals `whoReply` to the joiner (local). */
+  voucherInduct(
+    voucher: Uint8Array,
+    voucherPayload: Uint8Array,
+    whoReply: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<VoucherInductResult> {
+    return this.calls.local(() => vouchers.voucherInduct(voucher, voucherPayload, whoReply), options);
+  }
+
+  /** Opens the inductor's sealed reply and mutates the joiner's write cap by its salt (local). */
+  voucherOpen(
+    voucherSecretKey: Uint8Array,
+    sealedReply: Uint8Array,
+    messageWriteCap: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<VoucherOpenResult> {
+    return this.calls.local(
+      () => vouchers.voucherOpen(voucherSecretKey, sealedReply, messageWriteCap),
+      options,
+    );
+  }
+
+  /** The VoucherStream caps of a voucher (local). */
+  voucherDeriveStream(voucher: Uint8Array, options: CallOptions = {}): Promise<VoucherStreamResult> {
+    return this.calls.local(() => vouchers.voucherDeriveStream(voucher), options);
+  }
 
   // ---- Pigeonhole: ARQ operations ----
 

@@ -170,6 +170,27 @@ export class DaemonError extends ThinClientError {
   }
 }
 
+/** Daemon code 28: the voucher payload does not hash to the voucher (wrong or altered payload). */
+export class VoucherHashMismatchError extends errorWithDefaults(
+  'ERR_VOUCHER_HASH_MISMATCH',
+  'voucher payload does not hash to the voucher',
+  { daemonCode: 28 },
+) {}
+
+/** Daemon code 29: the voucher payload's signed please-add did not verify under its read cap. */
+export class VoucherSignatureInvalidError extends errorWithDefaults(
+  'ERR_VOUCHER_SIGNATURE_INVALID',
+  'voucher signed please-add did not verify',
+  { daemonCode: 29 },
+) {}
+
+/** Daemon code 30: the sealed voucher reply could not be opened with this voucher secret key. */
+export class VoucherSealOpenFailedError extends errorWithDefaults(
+  'ERR_VOUCHER_SEAL_OPEN_FAILED',
+  'voucher sealed reply could not be opened',
+  { daemonCode: 30 },
+) {}
+
 /** The guide's IsExpectedOutcome: true exactly for BoxIDNotFound, BoxAlreadyExists and Tombstone. */
 export function isExpectedOutcome(err: unknown): boolean {
   return (

@@ -46,6 +46,9 @@ export {
   ThinClientError,
   type ThinClientErrorOptions,
   TombstoneError,
+  VoucherHashMismatchError,
+  VoucherSealOpenFailedError,
+  VoucherSignatureInvalidError,
 } from './errors.js';
 export type {
   ConnectionStatusEvent,
@@ -146,3 +149,9 @@ export {
   verifyPkiDocument,
   verifyPkiDocumentDetailed,
 } from './pki/index.js';
+export type {
+  VoucherInductResult,
+  VoucherMintResult,
+  VoucherOpenResult,
+  VoucherStreamResult,
+} from './protocol/voucherTypes.js';

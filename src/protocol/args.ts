@@ -57,3 +57,9 @@ export function durationArg(value: unknown, name: string): number {
   }
   return value;
 }
+
+export function textArg(value: unknown, name: string): string {
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(name, `expected a string, got ${describeValue(value)}`);
+  return value;
+}

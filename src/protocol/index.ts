@@ -11,3 +11,5 @@ export * from './queryId.js';
 export * as requests from './requests.js';
 export * from './result.js';
 export * from './types.js';
+export * as vouchers from './vouchers.js';
+export * from './voucherTypes.js';

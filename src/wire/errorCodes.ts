@@ -17,6 +17,9 @@ import {
   ReplicaError,
   type ThinClientError,
   TombstoneError,
+  VoucherHashMismatchError,
+  VoucherSealOpenFailedError,
+  VoucherSignatureInvalidError,
 } from '../errors.js';
 
 /** Thin-client namespace (kp:client/thin/thin_messages.go). */
@@ -36,6 +39,9 @@ export const ThinCode = {
   InvalidTombstoneSignature: 25,
   CopyCommandFailed: 26,
   PayloadTooLarge: 27,
+  VoucherHashMismatch: 28,
+  VoucherSignatureInvalid: 29,
+  VoucherSealOpenFailed: 30,
   CourierInvalidEnvelope: 31,
   CourierInvalidEpoch: 32,
 } as const;
@@ -123,6 +129,12 @@ export function errorForThinCode(code: number, operation: string): ThinClientErr
       return new OperationCancelledError(message);
     case ThinCode.PayloadTooLarge:
       return new PayloadTooLargeError(message, { daemonCode: code });
+    case ThinCode.VoucherHashMismatch:
+      return new VoucherHashMismatchError(message);
+    case ThinCode.VoucherSignatureInvalid:
+      return new VoucherSignatureInvalidError(message);
+    case ThinCode.VoucherSealOpenFailed:
+      return new VoucherSealOpenFailedError(message);
     case ThinCode.CourierCacheCorruption:
     case ThinCode.PropagationError:
     case ThinCode.CourierInvalidEnvelope:
