@@ -27,4 +27,19 @@ describe('public entry point', () => {
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }
   });
+
+  it('exports the contact voucher errors, and ThinClient has the four voucher methods', () => {
+    for (const name of [
+      'VoucherHashMismatchError',
+      'VoucherSignatureInvalidError',
+      'VoucherSealOpenFailedError',
+    ]) {
+      expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
+    }
+    for (const method of ['voucherMint', 'voucherInduct', 'voucherOpen', 'voucherDeriveStream']) {
+      expect(typeof (api.ThinClient.prototype as unknown as Record<string, unknown>)[method], method).toBe(
+        'function',
+      );
+    }
+  });
 });
