@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../src/errors.js';
+import {
+  DaemonError,
+  InvalidArgumentError,
+  VoucherHashMismatchError,
+  VoucherSealOpenFailedError,
+  VoucherSignatureInvalidError,
+} from '../../../src/errors.js';
 import { sanitize } from '../../../src/inspect.js';
 import { vouchers } from '../../../src/protocol/index.js';
+import { errorForThinCode } from '../../../src/wire/index.js';
 
 const bytes = (n: number) => new Uint8Array(n);
 
@@ -108,6 +115,21 @@ describe('voucher secrets in inspection', () => {
       mutated_message_write_cap: '[redacted]',
       mutatedMessageWriteCap: '[redacted]',
       voucherReadCap: 'ab12',
+    });
+  });
+});
+
+describe('voucher error codes', () => {
+  it('are typed errors: 28, 29 and 30 each have a class, 3 stays a DaemonError', () => {
+    expect(errorForThinCode(28, 'voucher_induct')).toBeInstanceOf(VoucherHashMismatchError);
+    expect(errorForThinCode(29, 'voucher_induct')).toBeInstanceOf(VoucherSignatureInvalidError);
+    expect(errorForThinCode(30, 'voucher_open')).toBeInstanceOf(VoucherSealOpenFailedError);
+    expect(errorForThinCode(3, 'voucher_induct')).toBeInstanceOf(DaemonError);
+    expect(new VoucherSealOpenFailedError()).toMatchObject({
+      name: 'VoucherSealOpenFailedError',
+      code: 'ERR_VOUCHER_SEAL_OPEN_FAILED',
+      daemonCode: 30,
+      message: 'voucher sealed reply could not be opened',
     });
   });
 });
