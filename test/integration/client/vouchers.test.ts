@@ -15,7 +15,8 @@ import {
   VoucherSealOpenFailedError,
   VoucherSignatureInvalidError,
 } from '../../../src/index.js';
-import { createTraceRecorder, sanitize } from '../../../src/inspect.js';
+import { sanitize } from '../../../src/inspector/redact.js';
+import { createTraceRecorder } from '../../../src/inspector/trace.js';
 import { decodeCbor, encodeCbor } from '../../../src/wire/codec.js';
 import { useDevnetClients } from '../../helpers/devnetClient.js';
 

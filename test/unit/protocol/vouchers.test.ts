@@ -6,7 +6,7 @@ import {
   VoucherSealOpenFailedError,
   VoucherSignatureInvalidError,
 } from '../../../src/errors.js';
-import { sanitize } from '../../../src/inspect.js';
+import { sanitize } from '../../../src/inspector/redact.js';
 import { vouchers } from '../../../src/protocol/index.js';
 import { errorForThinCode } from '../../../src/wire/index.js';
 
