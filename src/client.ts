@@ -1,52 +1,14 @@
-/**
- * ThinClient: the promise API over the supervising client actor (machines/client.ts).
- *
- * Every method of the user guide is here under its camelCase name. A method checks and encodes its
- * request with the protocol layer (src/protocol), hands it as an event to the client's work
- * registry (actors/registry.ts), and turns the outcome into a promise. It keeps no table of pending
- * work: the registry owns every request, operation, copy stream and window.
- *
- * Requests made while the client redials wait for the connection (bounded by their deadline and
- * the queue limit; `failFast` rejects at once instead). Local requests (key generation, encryption,
- * envelope building) need the daemon socket but not the mixnet; start_resending_* and send_message*
- * need both and fail at once with NotConnectedError while the daemon reports no mixnet (the guide's
- * "prepare operations offline").
- */
-import { type Actor, createActor } from 'xstate';
-import { wiredClientMachine } from '../actors/wiring.js';
-import type { ClientEmitted, clientMachine, LinkState } from '../machines/client.js';
-import type { WorkStats } from '../machines/registry.js';
 import {
   type BlockingSendOptions,
   type CallOptions,
-  type Clock,
   type ConnectOptions,
   type CopyCommandOptions,
-  DEFAULT_QUEUE_LIMIT,
-  DEFAULT_REQUEST_TIMEOUT_MS,
   validateConnectOptions,
 } from './clientOptions.js';
+import { ClientSession } from './clientSession.js';
 import { type Config, loadConfig } from './config.js';
-import { DaemonView } from './daemonView.js';
-import {
-  ClientClosedError,
-  ConnectionLostError,
-  NotConnectedError,
-  ProtocolError,
-  ThinClientError,
-} from './errors.js';
-import { EventHub } from './eventHub.js';
-import type {
-  EventOfType,
-  EventsOptions,
-  LaggedEvent,
-  PigeonholeGeometry,
-  SphinxGeometry,
-  ThinClientEvent,
-  ThinClientEventType,
-} from './events.js';
-import { redactInspection } from './inspector/redact.js';
-import { type Logger, safeLogger } from './logger.js';
+import { ThinClientError } from './errors.js';
+import type { PigeonholeGeometry, SphinxGeometry } from './events.js';
 import {
   readStream as readStreamWith,
   type StreamOptions,
@@ -85,9 +47,7 @@ import type {
   VoucherOpenResult,
   VoucherStreamResult,
 } from './protocol/voucherTypes.js';
-import { RegistryCalls } from './registryCalls.js';
 import { abortReason, settleOnce } from './settleOnce.js';
-import { type ClientStatus, StatusFeed, type StatusOptions } from './status.js';
 import type { RequestBody } from './wire/index.js';
 import { SPAWN_WORK, type SpawnRequest } from './workSpawner.js';
 
@@ -109,79 +69,7 @@ export type { ClientStatus, StatusOptions } from './status.js';
 
 // ---- the client -------------------------------------------------------------------------------
 
-export class ThinClient implements AsyncDisposable {
-  /** The supervising root actor (systemId 'client'), for inspection and tests. */
-  readonly actorRef: Actor<typeof clientMachine>;
-
-  private readonly config: Config;
-  private readonly logger: Logger;
-  private readonly requestTimeoutMs: number;
-  private readonly hub = new EventHub();
-  private readonly calls: RegistryCalls;
-  private readonly statusFeed = new StatusFeed(() => this.currentStatus());
-  private readonly daemon = new DaemonView(this.hub);
-  private closing = false;
-  private finished = false;
-  private readonly closedPromise: Promise<Error | undefined>;
-  private resolveClosed!: (error: Error | undefined) => void;
-  private readStats: () => WorkStats = () => ({
-    requests: 0,
-    operations: 0,
-    streams: 0,
-    waiting: 0,
-    surbReplies: 0,
-  });
-  private firstReady: { resolve: () => void; reject: (error: unknown) => void } | undefined;
-
-  private constructor(config: Config, options: ConnectOptions) {
-    this.config = config;
-    this.logger = safeLogger(options.logger);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.closedPromise = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
-    const clock: Clock = options.clock ?? {
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
-    };
-    this.actorRef = createActor(wiredClientMachine(), {
-      systemId: 'client',
-      input: {
-        connection: {
-          dial: config.dial,
-          clientToken: randomId(),
-          ...(options.reconnect ? { reconnect: options.reconnect } : {}),
-          ...(options.handshakeTimeoutMs === undefined
-            ? {}
-            : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-        },
-        registry: {
-          clock,
-          failFast: options.failFast ?? false,
-          queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
-          logger: this.logger,
-          exposeStats: (read) => {
-            this.readStats = read;
-          },
-        },
-      },
-      ...(options.inspect ? { inspect: redactInspection(options.inspect) } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
-    this.calls = new RegistryCalls(
-      () => this.actorRef.system.get('registry'),
-      () => this.ensureOpen(),
-      this.requestTimeoutMs,
-    );
-    const actor = this.actorRef;
-    actor.on('*', (emitted) => this.onEmitted(emitted as ClientEmitted));
-    // The root always has an error listener: nothing inside may crash the host process.
-    actor.subscribe({
-      error: (error) => this.onFatal(error),
-      complete: () => this.onFinished(),
-    });
-  }
-
+export class ThinClient extends ClientSession {
   /**
    * Connects to kpclientd (a Config, or the path of a thinclient.toml) and completes the handshake.
    * Rejects with NotConnectedError when the daemon cannot be reached, or with `signal.reason`.
@@ -208,94 +96,6 @@ export class ThinClient implements AsyncDisposable {
       signal?.removeEventListener('abort', onAbort);
     }
     return client;
-  }
-
-  // ---- connection state, status and events ----
-
-  /** True when the daemon socket is up and the daemon reports a mixnet connection. */
-  isConnected(): boolean {
-    return this.actorRef.getSnapshot().matches({ live: { link: 'ready', mixnet: 'connected' } });
-  }
-
-  /** True while the socket to the daemon is up and its session ready (mixnet or not). */
-  isDaemonConnected(): boolean {
-    return this.actorRef.getSnapshot().matches({ live: { link: 'ready' } });
-  }
-
-  /** How much work the client holds now: requests, operations and streams in flight, and waiting. */
-  stats(): WorkStats {
-    return this.readStats();
-  }
-
-  /** The current status, then every change; ends when the client closes or `signal` aborts. */
-  status(options: StatusOptions = {}): AsyncIterableIterator<ClientStatus> {
-    return this.statusFeed.iterator(options);
-  }
-
-  /** A fresh event stream with its own bounded queue; ends on `signal`, on break, or on close. */
-  events(options: EventsOptions = {}): AsyncIterableIterator<ThinClientEvent | LaggedEvent> {
-    return this.hub.iterator(options);
-  }
-
-  /** Calls `fn` for each event of `type` ('*' for all); returns the unsubscribe function. */
-  on<T extends ThinClientEventType>(type: T, fn: (event: EventOfType<T>) => void): () => void;
-  on(type: '*', fn: (event: ThinClientEvent) => void): () => void;
-  on(type: ThinClientEventType | '*', fn: (event: never) => void): () => void {
-    return this.hub.on(type as ThinClientEventType, fn as (event: ThinClientEvent) => void);
-  }
-
-  /**
-   * Sends thin_close (the daemon forgets this session and stops its retransmissions), closes the
-   * socket and stops every actor of the tree. Pending calls reject with ClientClosedError.
-   */
-  async close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = true;
-      if (this.actorRef.getSnapshot().status === 'active') this.actorRef.send({ type: 'client.close' });
-      else this.onFinished();
-    }
-    await this.closedPromise;
-  }
-
-  /** Resolves once the client has closed: with the error that closed it, if one did. */
-  closed(): Promise<Error | undefined> {
-    return this.closedPromise;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  /**
-   * Drops the socket without thin_close: the daemon keeps the session (and its ARQ work) for its
-   * grace period. In-flight start_resending_* calls stay pending; `reconnect()` resumes them.
-   */
-  async disconnect(): Promise<void> {
-    this.ensureOpen();
-    this.actorRef.send({ type: 'client.disconnect' });
-  }
-
-  /** Dials again after `disconnect()` with the same session token; resolves once ready. */
-  async reconnect(options: CallOptions = {}): Promise<void> {
-    this.ensureOpen();
-    options.signal?.throwIfAborted();
-    if (this.isDaemonConnected()) return;
-    const ready = this.waitForReady(options.signal);
-    this.actorRef.send({ type: 'client.reconnect' });
-    await ready;
-  }
-
-  /** Resolves when the daemon session is (again) ready; rejects if the client closes or gives up. */
-  async waitForReady(signal?: AbortSignal): Promise<void> {
-    if (this.isDaemonConnected()) return;
-    if (this.finished || this.closing) throw new ClientClosedError();
-    for await (const s of this.status({ signal })) {
-      if (s.link === 'ready') return;
-      if (s.link === 'failed') throw new ConnectionLostError('gave up reconnecting to the daemon');
-      if (s.link === 'closed') throw new ClientClosedError();
-    }
-    if (signal?.aborted) throw abortReason(signal);
-    throw new ClientClosedError();
   }
 
   // ---- services and the PKI document ----
@@ -623,12 +423,6 @@ export class ThinClient implements AsyncDisposable {
     return this.calls.cancel(() => cancelResendingCopyCommand(writeCapHash), options);
   }
 
-  // ---- internals: method call → registry event → promise ----
-
-  private ensureOpen(): void {
-    if (this.closing || this.finished) throw new ClientClosedError();
-  }
-
   /** send_message's body, checked against the Sphinx geometry's payload limit. */
   private messageBody(
     surbId: Uint8Array | null,
@@ -644,123 +438,4 @@ export class ThinClient implements AsyncDisposable {
       this.daemon.sphinx?.userForwardPayloadLength,
     );
   }
-
-  // ---- internals: what the actor tells us ----
-
-  private currentStatus(): ClientStatus {
-    const snapshot = this.actorRef.getSnapshot();
-    if (snapshot.status !== 'active') {
-      return { link: snapshot.context.error && !this.closing ? 'failed' : 'closed', mixnetConnected: false };
-    }
-    const value = snapshot.value as { live: { link: LinkState; mixnet: 'connected' | 'offline' } };
-    return { link: value.live.link, mixnetConnected: value.live.mixnet === 'connected' };
-  }
-
-  private onEmitted(emitted: ClientEmitted): void {
-    switch (emitted.type) {
-      case 'message':
-        this.daemon.onMessage(emitted.message, this.isDaemonConnected());
-        break;
-      case 'linkReady':
-        this.onReady(emitted);
-        break;
-      case 'linkLost': {
-        this.daemon.drop();
-        this.logger.warn({ graceful: emitted.graceful, requested: emitted.requested }, 'daemon link lost');
-        if (!emitted.requested) {
-          const error = new ConnectionLostError(
-            'connection to the daemon lost',
-            emitted.error ? { cause: emitted.error } : {},
-          );
-          this.hub.publish({
-            type: 'daemonDisconnected',
-            isGraceful: emitted.graceful,
-            error: emitted.graceful ? undefined : toThinClientError(emitted.error, error),
-          });
-        }
-        break;
-      }
-      case 'linkFailed': {
-        this.logger.error(
-          { address: this.config.dial.address, err: emitted.error.message },
-          'gave up connecting',
-        );
-        this.firstReady?.reject(
-          new NotConnectedError(
-            `cannot connect to kpclientd at ${this.config.dial.address}: ${emitted.error.message}`,
-            {
-              cause: emitted.error,
-            },
-          ),
-        );
-        this.firstReady = undefined;
-        break;
-      }
-      case 'protocolError':
-        this.logger.warn({ err: emitted.error.message }, 'protocol error from the daemon');
-        this.hub.publish({
-          type: 'protocolError',
-          error:
-            emitted.error instanceof ProtocolError
-              ? emitted.error
-              : new ProtocolError(emitted.error.message, { cause: emitted.error }),
-        });
-        break;
-      case 'actorError':
-        // A bug inside an actor; it has been contained.
-        this.logger.error({ actor: emitted.actorId, err: String(emitted.error) }, 'actor failed');
-        break;
-      case 'mixnet':
-        break;
-      case 'closed':
-        this.onFinished();
-        return;
-    }
-    this.statusFeed.changed();
-  }
-
-  private onReady(ready: Extract<ClientEmitted, { type: 'linkReady' }>): void {
-    this.logger.info({ resumed: ready.resumed, replayed: ready.replayed }, 'daemon session ready');
-    if (ready.first) {
-      const first = this.firstReady;
-      this.firstReady = undefined;
-      if (!this.daemon.sphinx || !this.daemon.pigeonhole) {
-        first?.reject(new ProtocolError('the daemon sent no geometry in its handshake'));
-        void this.close();
-        return;
-      }
-      first?.resolve();
-    }
-    this.daemon.release();
-    this.hub.publish({
-      type: 'daemonConnected',
-      instanceToken: ready.instanceToken,
-      resumed: ready.resumed,
-      replayed: ready.replayed,
-    });
-  }
-
-  private onFatal(error: unknown): void {
-    // The root actor itself failed (a bug): fail everything, never the process.
-    this.logger.error({ err: String(error) }, 'the client actor failed');
-    this.firstReady?.reject(new ConnectionLostError('the thin client failed', { cause: error }));
-    this.firstReady = undefined;
-    this.onFinished(error instanceof Error ? error : new Error(String(error)));
-  }
-
-  private onFinished(fatal?: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.closing = true;
-    this.firstReady?.reject(new ClientClosedError());
-    this.firstReady = undefined;
-    this.hub.end();
-    this.statusFeed.end();
-    const snapshot = this.actorRef.getSnapshot();
-    this.resolveClosed(fatal ?? (snapshot.status === 'done' ? snapshot.context.error : undefined));
-  }
-}
-
-function toThinClientError(error: Error | undefined, fallback: ThinClientError): ThinClientError {
-  return error instanceof ThinClientError ? error : fallback;
 }
