@@ -34,6 +34,18 @@ export function localRequest<K extends RequestKey, R extends ResponseKey, T>(
   return { key, replyKey, decode: decode as (reply: never) => T };
 }
 
+/** One local request, ready to be given a query id and sent. */
+export interface LocalCall<T> {
+  request: LocalRequest<T>;
+  body: object;
+}
+
+/** A local request of this kind with this body (its query id comes when it is sent). */
+export const localCall = <K extends RequestKey, T>(
+  request: LocalRequest<T>,
+  body: Omit<RequestBody<K>, 'query_id'>,
+): LocalCall<T> => ({ request, body });
+
 /** A request body as CBOR, with its query id; PayloadTooLargeError past the frame limit. */
 export function encodeWithQueryId<K extends RequestKey>(
   key: K,

@@ -4,9 +4,9 @@
  * PayloadTooLargeError before anything is sent) and returns the request to send.
  */
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
-import { type RequestBody, type RequestKey, SIZES } from '../wire/index.js';
+import { SIZES } from '../wire/index.js';
 import { boolArg, bytesArg, countArg, optionalBytesArg } from './args.js';
-import { type LocalRequest, localRequest, required } from './local.js';
+import { type LocalCall, localCall, localRequest, required } from './local.js';
 import type {
   CourierEnvelopesResult,
   DestinationPayload,
@@ -17,16 +17,7 @@ import type {
   TombstoneRangeEnvelopesResult,
 } from './types.js';
 
-/** One local request, ready to be given a query id and sent. */
-export interface LocalCall<T> {
-  request: LocalRequest<T>;
-  body: object;
-}
-
-const call = <K extends RequestKey, T>(
-  request: LocalRequest<T>,
-  body: Omit<RequestBody<K>, 'query_id'>,
-): LocalCall<T> => ({ request, body });
+export type { LocalCall } from './local.js';
 
 export const MAX_COPY_PAYLOAD = 10 * 1024 * 1024;
 
@@ -104,7 +95,7 @@ const AUTHORITIES = localRequest(
 );
 
 export function newKeypair(seed: Uint8Array): LocalCall<KeypairResult> {
-  return call<'new_keypair', KeypairResult>(NEW_KEYPAIR, { seed: bytesArg(seed, 'seed', SIZES.seed) });
+  return localCall<'new_keypair', KeypairResult>(NEW_KEYPAIR, { seed: bytesArg(seed, 'seed', SIZES.seed) });
 }
 
 /** `maxPlaintext`: one box's capacity from the Pigeonhole geometry, when known. */
@@ -122,7 +113,7 @@ export function encryptWrite(
       `plaintext of ${plaintext.length} bytes exceeds one box (${maxPlaintext} bytes)`,
     );
   }
-  return call<'encrypt_write', EncryptResult>(ENCRYPT_WRITE, {
+  return localCall<'encrypt_write', EncryptResult>(ENCRYPT_WRITE, {
     plaintext,
     write_cap: writeCap,
     message_box_index: messageBoxIndex,
@@ -130,20 +121,20 @@ export function encryptWrite(
 }
 
 export function encryptRead(readCap: Uint8Array, messageBoxIndex: Uint8Array): LocalCall<EncryptResult> {
-  return call<'encrypt_read', EncryptResult>(ENCRYPT_READ, {
+  return localCall<'encrypt_read', EncryptResult>(ENCRYPT_READ, {
     read_cap: bytesArg(readCap, 'readCap', SIZES.readCap),
     message_box_index: bytesArg(messageBoxIndex, 'messageBoxIndex', SIZES.messageBoxIndex),
   });
 }
 
 export function nextMessageBoxIndex(messageBoxIndex: Uint8Array): LocalCall<Uint8Array> {
-  return call<'next_message_box_index', Uint8Array>(NEXT_INDEX, {
+  return localCall<'next_message_box_index', Uint8Array>(NEXT_INDEX, {
     message_box_index: bytesArg(messageBoxIndex, 'messageBoxIndex', SIZES.messageBoxIndex),
   });
 }
 
 export function getMessageBoxIndexCounter(messageBoxIndex: Uint8Array): LocalCall<bigint> {
-  return call<'get_message_box_index_counter', bigint>(INDEX_COUNTER, {
+  return localCall<'get_message_box_index_counter', bigint>(INDEX_COUNTER, {
     message_box_index: bytesArg(messageBoxIndex, 'messageBoxIndex', SIZES.messageBoxIndex),
   });
 }
@@ -169,7 +160,7 @@ export function createCourierEnvelopesFromPayload(
   isStart: boolean,
   isLast: boolean,
 ): LocalCall<CourierEnvelopesResult> {
-  return call<'create_courier_envelopes_from_payload', CourierEnvelopesResult>(FROM_PAYLOAD, {
+  return localCall<'create_courier_envelopes_from_payload', CourierEnvelopesResult>(FROM_PAYLOAD, {
     payload: copyPayloadArg(payload, 'payload'),
     dest_write_cap: bytesArg(destWriteCap, 'destWriteCap', SIZES.writeCap),
     dest_start_index: bytesArg(destStartIndex, 'destStartIndex', SIZES.messageBoxIndex),
@@ -192,7 +183,7 @@ export function createCourierEnvelopesFromMultiPayload(
     write_cap: bytesArg(d.writeCap, `destinations[${i}].writeCap`, SIZES.writeCap),
     start_index: bytesArg(d.startIndex, `destinations[${i}].startIndex`, SIZES.messageBoxIndex),
   }));
-  return call<'create_courier_envelopes_from_multi_payload', MultiPayloadEnvelopesResult>(
+  return localCall<'create_courier_envelopes_from_multi_payload', MultiPayloadEnvelopesResult>(
     FROM_MULTI_PAYLOAD,
     {
       destinations: wire,
@@ -222,7 +213,7 @@ export function createCourierEnvelopesFromTombstoneRange(
       nextDestIndex: r.next_dest_index ?? destStartIndex.slice(),
     }),
   );
-  return call<'create_courier_envelopes_from_tombstone_range', TombstoneRangeEnvelopesResult>(request, {
+  return localCall<'create_courier_envelopes_from_tombstone_range', TombstoneRangeEnvelopesResult>(request, {
     dest_write_cap: destWriteCap,
     dest_start_index: destStartIndex,
     max_count: countArg(maxCount, 'maxCount', 0xffff_ffff),
@@ -236,9 +227,9 @@ export function getPkiDocumentRaw(epoch: bigint): LocalCall<{ payload: Uint8Arra
   if (typeof epoch !== 'bigint' || epoch < 0n || epoch > 0xffff_ffff_ffff_ffffn) {
     throw new InvalidArgumentError('epoch', `expected a uint64 bigint, got ${String(epoch)}`);
   }
-  return call<'get_pki_document', { payload: Uint8Array; epoch: bigint }>(PKI_DOCUMENT, { epoch });
+  return localCall<'get_pki_document', { payload: Uint8Array; epoch: bigint }>(PKI_DOCUMENT, { epoch });
 }
 
 export function getDirectoryAuthorities(): LocalCall<DirectoryAuthority[]> {
-  return call<'get_directory_authorities', DirectoryAuthority[]>(AUTHORITIES, {});
+  return localCall<'get_directory_authorities', DirectoryAuthority[]>(AUTHORITIES, {});
 }

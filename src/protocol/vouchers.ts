@@ -5,10 +5,9 @@
  * codes 28-30 become VoucherHashMismatchError, VoucherSignatureInvalidError and
  * VoucherSealOpenFailedError, and anything else it refuses is a DaemonError with code 3.
  */
-import { type RequestBody, type RequestKey, SIZES } from '../wire/index.js';
+import { SIZES } from '../wire/index.js';
 import { bytesArg, textArg } from './args.js';
-import { type LocalRequest, localRequest, required } from './local.js';
-import type { LocalCall } from './requests.js';
+import { type LocalCall, localCall, localRequest, required } from './local.js';
 import type {
   VoucherInductResult,
   VoucherMintResult,
@@ -20,11 +19,6 @@ import type {
 export const VOUCHER_SIZE = SIZES.hash;
 /** A CTIDH1024-X25519 private key: 130 + 32 bytes. */
 export const VOUCHER_SECRET_KEY_SIZE = 162;
-
-const call = <K extends RequestKey, T>(
-  request: LocalRequest<T>,
-  body: Omit<RequestBody<K>, 'query_id'>,
-): LocalCall<T> => ({ request, body });
 
 const MINT = localRequest(
   'voucher_mint',
@@ -77,7 +71,7 @@ const DERIVE_STREAM = localRequest(
 
 /** The joiner mints a voucher from its MessageStream write cap and a display name. */
 export function voucherMint(messageWriteCap: Uint8Array, displayName: string): LocalCall<VoucherMintResult> {
-  return call<'voucher_mint', VoucherMintResult>(MINT, {
+  return localCall<'voucher_mint', VoucherMintResult>(MINT, {
     message_write_cap: bytesArg(messageWriteCap, 'messageWriteCap', SIZES.writeCap),
     display_name: textArg(displayName, 'displayName'),
   });
@@ -89,7 +83,7 @@ export function voucherInduct(
   voucherPayload: Uint8Array,
   whoReply: Uint8Array,
 ): LocalCall<VoucherInductResult> {
-  return call<'voucher_induct', VoucherInductResult>(INDUCT, {
+  return localCall<'voucher_induct', VoucherInductResult>(INDUCT, {
     voucher: bytesArg(voucher, 'voucher', VOUCHER_SIZE),
     voucher_payload: bytesArg(voucherPayload, 'voucherPayload'),
     who_reply: bytesArg(whoReply, 'whoReply'),
@@ -102,7 +96,7 @@ export function voucherOpen(
   sealedReply: Uint8Array,
   messageWriteCap: Uint8Array,
 ): LocalCall<VoucherOpenResult> {
-  return call<'voucher_open', VoucherOpenResult>(OPEN, {
+  return localCall<'voucher_open', VoucherOpenResult>(OPEN, {
     voucher_secret_key: bytesArg(voucherSecretKey, 'voucherSecretKey', VOUCHER_SECRET_KEY_SIZE),
     sealed_reply: bytesArg(sealedReply, 'sealedReply'),
     message_write_cap: bytesArg(messageWriteCap, 'messageWriteCap', SIZES.writeCap),
@@ -111,7 +105,7 @@ export function voucherOpen(
 
 /** The VoucherStream caps of a voucher (the inductor reads box 0 with them). */
 export function voucherDeriveStream(voucher: Uint8Array): LocalCall<VoucherStreamResult> {
-  return call<'voucher_derive_stream', VoucherStreamResult>(DERIVE_STREAM, {
+  return localCall<'voucher_derive_stream', VoucherStreamResult>(DERIVE_STREAM, {
     voucher: bytesArg(voucher, 'voucher', VOUCHER_SIZE),
   });
 }
