@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configToToml } from '../../src/config.js';
 import { startDevnet } from '../../src/devnet/index.js';
 import { ThinClient } from '../../src/index.js';
+import { firstIndexOf, readBox, writeBox } from '../helpers/boxes.js';
 import { ensurePythonEnv, runPythonScript } from './python/env.js';
 
 interface Step {
@@ -39,18 +40,6 @@ type VoucherRun = { ok: boolean; error?: string; traceback?: string } & Record<s
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (h: string | undefined) => new Uint8Array(Buffer.from(h ?? '', 'hex'));
 const enc = new TextEncoder();
-/** A BACAP cap ends with its first MessageBoxIndex (104 bytes). */
-const firstIndexOf = (cap: Uint8Array) => cap.slice(cap.length - 104);
-
-async function writeBox(client: ThinClient, writeCap: Uint8Array, index: Uint8Array, data: Uint8Array) {
-  const w = await client.encryptWrite(data, writeCap, index);
-  await client.startResendingEncryptedMessage({ writeCap, ...w });
-}
-
-async function readBox(client: ThinClient, readCap: Uint8Array, index: Uint8Array): Promise<Uint8Array> {
-  const r = await client.encryptRead(readCap, index);
-  return (await client.startResendingEncryptedMessage({ readCap, messageBoxIndex: index, ...r })).plaintext;
-}
 
 describe('reference Python thin client ⇄ devnet', () => {
   let net: Awaited<ReturnType<typeof startDevnet>>;

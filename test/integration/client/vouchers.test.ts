@@ -18,23 +18,11 @@ import {
 import { sanitize } from '../../../src/inspector/redact.js';
 import { createTraceRecorder } from '../../../src/inspector/trace.js';
 import { decodeCbor, encodeCbor } from '../../../src/wire/codec.js';
+import { firstIndexOf, readBox, writeBox } from '../../helpers/boxes.js';
 import { useDevnetClients } from '../../helpers/devnetClient.js';
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-/** A BACAP cap ends with its first MessageBoxIndex (104 bytes). */
-const firstIndexOf = (cap: Uint8Array) => cap.slice(cap.length - 104);
-
-async function writeBox(client: ThinClient, writeCap: Uint8Array, index: Uint8Array, data: Uint8Array) {
-  const w = await client.encryptWrite(data, writeCap, index);
-  await client.startResendingEncryptedMessage({ writeCap, ...w });
-}
-
-async function readBox(client: ThinClient, readCap: Uint8Array, index: Uint8Array): Promise<Uint8Array> {
-  const r = await client.encryptRead(readCap, index);
-  return (await client.startResendingEncryptedMessage({ readCap, messageBoxIndex: index, ...r })).plaintext;
-}
 
 /** The payload with its signature's first byte flipped, re-encoded, and the voucher of that payload. */
 function withBrokenSignature(voucherPayload: Uint8Array): { voucher: Uint8Array; payload: Uint8Array } {
