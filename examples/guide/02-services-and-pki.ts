@@ -9,7 +9,7 @@
  * against any other daemon it takes the authorities' public keys from KP_AUTHORITY_KEYS.
  */
 import assert from 'node:assert/strict';
-import { decodePkiDocument, verifyPkiDocumentDetailed } from '../../src/index.js';
+import { decodePkiDocument, verifyPkiDocumentDetailed } from 'katzenpost-thin-client';
 import { openExample } from './daemon.js';
 
 const { client, net, close } = await openExample();

@@ -6,7 +6,7 @@
  *   npx tsx examples/guide/04-channel-write-read.ts [--config thinclient.toml]
  */
 import assert from 'node:assert/strict';
-import { BoxAlreadyExistsError } from '../../src/index.js';
+import { BoxAlreadyExistsError } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 const { client, close } = await openExample();

@@ -6,7 +6,7 @@
  *   npx tsx examples/guide/05-multi-box-payload.ts [--config thinclient.toml]
  */
 import assert from 'node:assert/strict';
-import { chunkPayload, FrameReassembler } from '../../src/index.js';
+import { chunkPayload, FrameReassembler } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 const { client, close } = await openExample();

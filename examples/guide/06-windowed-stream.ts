@@ -7,7 +7,7 @@
  *   npx tsx examples/guide/06-windowed-stream.ts [--config thinclient.toml]
  */
 import assert from 'node:assert/strict';
-import { framePayload, readLengthPrefix } from '../../src/index.js';
+import { framePayload, readLengthPrefix } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 const { client, close } = await openExample();

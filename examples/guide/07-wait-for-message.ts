@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BoxIdNotFoundError, isExpectedOutcome, type ThinClient } from '../../src/index.js';
+import { BoxIdNotFoundError, isExpectedOutcome, type ThinClient } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 /** Reads the box at `index`, polling every `intervalMs` while it is not written, until `deadlineMs`. */

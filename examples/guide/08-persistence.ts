@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PigeonholeStore, ReadChannel, WriteChannel } from '../../src/sqlite.js';
+import { PigeonholeStore, ReadChannel, WriteChannel } from 'katzenpost-thin-client/sqlite';
 import { openExample, randomSeed } from './daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'guide-persist-'));

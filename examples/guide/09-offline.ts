@@ -9,7 +9,7 @@
  *   npx tsx examples/guide/09-offline.ts
  */
 import assert from 'node:assert/strict';
-import { NotConnectedError, OfflineQueue, type SendOutcome } from '../../src/index.js';
+import { NotConnectedError, OfflineQueue, type SendOutcome } from 'katzenpost-thin-client';
 import { openDevnetExample, randomSeed } from './daemon.js';
 
 const { client, net, close } = await openDevnetExample();

@@ -6,7 +6,7 @@
  *   npx tsx examples/guide/10-tombstones.ts [--config thinclient.toml]
  */
 import assert from 'node:assert/strict';
-import { isExpectedOutcome, TombstoneError } from '../../src/index.js';
+import { isExpectedOutcome, TombstoneError } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 const { client, close } = await openExample();

@@ -7,7 +7,7 @@
  *   npx tsx examples/guide/11-copy-one-channel.ts [--config thinclient.toml]
  */
 import assert from 'node:assert/strict';
-import { copyToChannel, MemoryCheckpointStore } from '../../src/index.js';
+import { copyToChannel, MemoryCheckpointStore } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 const { client, close } = await openExample();

@@ -11,7 +11,7 @@ import {
   type DestinationPayload,
   MemoryCheckpointStore,
   type ThinClient,
-} from '../../src/index.js';
+} from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 /** Writes copy-stream elements to the temporary channel, from `index`; returns the next index. */

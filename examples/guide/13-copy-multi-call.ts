@@ -16,7 +16,7 @@ import {
   pendingCopies,
   resumeCopy,
   ThinClient,
-} from '../../src/index.js';
+} from 'katzenpost-thin-client';
 import { configPath, openExample, randomSeed } from './daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'guide-copy-'));

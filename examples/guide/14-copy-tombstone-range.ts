@@ -11,7 +11,7 @@ import {
   type ThinClient,
   TombstoneError,
   tombstoneRangeViaCopy,
-} from '../../src/index.js';
+} from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 /** A channel with `count` messages written; returns its caps and first index. */

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { ClientClosedError, OperationCancelledError, type ThinClient } from '../../src/index.js';
+import { ClientClosedError, OperationCancelledError, type ThinClient } from 'katzenpost-thin-client';
 import { openExample, randomSeed } from './daemon.js';
 
 /** Starts a read of a box nobody writes: the daemon keeps retrying it until it is cancelled. */

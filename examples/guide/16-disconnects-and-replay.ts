@@ -9,7 +9,7 @@
  *   npx tsx examples/guide/16-disconnects-and-replay.ts
  */
 import assert from 'node:assert/strict';
-import type { DaemonConnectedEvent } from '../../src/index.js';
+import type { DaemonConnectedEvent } from 'katzenpost-thin-client';
 import { openDevnetExample, randomSeed } from './daemon.js';
 
 const { client, net, close } = await openDevnetExample({ reconnect: { initialDelayMs: 50 } });

@@ -4,8 +4,8 @@
  * example starts an embedded devnet of its own and stops it at the end.
  */
 import { parseArgs } from 'node:util';
-import { type Devnet, startDevnet } from '../../src/devnet/index.js';
-import { type ConnectOptions, ThinClient } from '../../src/index.js';
+import { type ConnectOptions, ThinClient } from 'katzenpost-thin-client';
+import { type Devnet, startDevnet } from 'katzenpost-thin-client/devnet';
 
 export interface ExampleDaemon {
   readonly client: ThinClient;

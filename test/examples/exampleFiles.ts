@@ -84,3 +84,22 @@ export function allQuotes(): Quote[] {
 export function fileText(file: string): string {
   return readFileSync(join(ROOT, file), 'utf8');
 }
+
+/** Example files that no doc quotes. */
+export function unquotedExamples(): string[] {
+  const quoted = new Set(allQuotes().map((q) => q.file));
+  return exampleFiles().filter((file) => !quoted.has(file));
+}
+
+/** Quotes whose block differs from the file they name (or that name no file). */
+export function staleQuotes(): string[] {
+  return allQuotes()
+    .filter((q) => {
+      try {
+        return q.text !== fileText(q.file);
+      } catch {
+        return true;
+      }
+    })
+    .map((q) => `${q.doc} quotes ${q.file}`);
+}
