@@ -90,6 +90,22 @@ describe('docs/troubleshooting.md', () => {
   });
 });
 
+/** The anchors GitHub gives the headings of a Markdown file. */
+function anchors(path: string): Set<string> {
+  const slugs = read(path)
+    .split('\n')
+    .filter((line) => /^#{1,6} /.test(line))
+    .map((line) =>
+      line
+        .replace(/^#+ /, '')
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    );
+  return new Set(slugs);
+}
+
 describe('README.md and docs/', () => {
   it('quote every example, each quote equal to its file (npx tsx test/examples/syncDocs.ts)', () => {
     expect(unquotedExamples()).toEqual([]);
@@ -112,8 +128,11 @@ describe('README.md and docs/', () => {
       if (/\bshared\//.test(text)) broken.push(`${doc}: names shared/`);
       for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = m[1]!.split('#')[0]!;
-        if (target === '' || /^[a-z]+:/.test(target)) continue;
-        if (!existsSync(join(ROOT, dirname(doc), target))) broken.push(`${doc}: ${m[1]}`);
+        if (/^[a-z]+:/.test(target)) continue;
+        const path = target === '' ? doc : join(dirname(doc), target);
+        if (!existsSync(join(ROOT, path))) broken.push(`${doc}: ${m[1]}`);
+        const anchor = m[1]!.split('#')[1];
+        if (anchor && path.endsWith('.md') && !anchors(path).has(anchor)) broken.push(`${doc}: ${m[1]}`);
       }
     }
     expect(broken).toEqual([]);
