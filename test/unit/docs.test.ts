@@ -133,6 +133,9 @@ describe('README.md and docs/', () => {
         if (!existsSync(join(ROOT, path))) broken.push(`${doc}: ${m[1]}`);
         const anchor = m[1]!.split('#')[1];
         if (anchor && path.endsWith('.md') && !anchors(path).has(anchor)) broken.push(`${doc}: ${m[1]}`);
+        if (path.endsWith('.md') && existsSync(join(ROOT, path)) && /\bshared\//.test(read(path))) {
+          broken.push(`${doc} links to ${path}, which names shared/`);
+        }
       }
     }
     expect(broken).toEqual([]);
