@@ -16,6 +16,8 @@ import { type Devnet, startDevnet } from '../../src/devnet/index.js';
 import { fileText, ROOT, runnableExamples, staleQuotes, unquotedExamples } from './exampleFiles.js';
 
 const PARALLEL = 2;
+/** Generous: the time counts from the test's start, including its wait for a free slot. */
+const RUN_TIMEOUT_MS = 300_000;
 
 let net: Devnet;
 let dir: string;
@@ -85,12 +87,16 @@ describe('the examples', () => {
 
   describe.concurrent('run and exit 0', () => {
     for (const file of runnableExamples()) {
-      it(file, async () => {
-        const args = ownDevnet(file) ? [] : ['--config', configPath];
-        const { code, output } = await run(file, args);
-        expect(code, `${file} ${args.join(' ')} printed:\n${output}`).toBe(0);
-        expect(output.trim()).not.toBe('');
-      });
+      it(
+        file,
+        async () => {
+          const args = ownDevnet(file) ? [] : ['--config', configPath];
+          const { code, output } = await run(file, args);
+          expect(code, `${file} ${args.join(' ')} printed:\n${output}`).toBe(0);
+          expect(output.trim()).not.toBe('');
+        },
+        RUN_TIMEOUT_MS,
+      );
     }
   });
 });
