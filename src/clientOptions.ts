@@ -37,7 +37,7 @@ export interface ConnectOptions {
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Local requests: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
+  /** Local requests and cancels: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
   timeoutMs?: number;
 }
 
