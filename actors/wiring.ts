@@ -7,16 +7,19 @@ import type { AnyActorLogic } from 'xstate';
 import { clientMachine } from '../machines/client.js';
 import { connectionMachine } from '../machines/connection.js';
 import { registryLogic } from './registry.js';
-import { transportLogic } from './transport.js';
+import { createTransportLogic, type FrameStallGuard } from './transport.js';
 
 export interface WiringOptions {
   /** Replaces the socket transport (tests). */
   transport?: AnyActorLogic;
+  /** The socket transport drops a connection whose frame stays unfinished this long. */
+  frameStall?: FrameStallGuard;
 }
 
 /** The connection machine with a socket transport. */
 export function wiredConnectionMachine(options: WiringOptions = {}) {
-  return connectionMachine.provide({ actors: { transport: (options.transport ?? transportLogic) as never } });
+  const transport = options.transport ?? createTransportLogic(options.frameStall);
+  return connectionMachine.provide({ actors: { transport: transport as never } });
 }
 
 /** The supervising client machine, ready for `createActor`. */

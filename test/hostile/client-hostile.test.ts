@@ -15,6 +15,7 @@ import {
   connectionState,
   RecordingClock,
   readParams,
+  redial,
   setup,
   until,
 } from '../unit/client/harness.js';
@@ -47,6 +48,33 @@ describe('a ThinClient against a hostile daemon', () => {
     const error = await outcome;
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as Error).message).toBe('new_keypair: no reply within 5000 ms');
+  });
+
+  it('drops a connection whose frame stays unfinished for partialFrameTimeoutMs, redials and re-sends the pending call', async () => {
+    const h = await setup({}, { partialFrameTimeoutMs: 2000, requestTimeoutMs: 60_000 });
+    const errors: Error[] = [];
+    h.client.on('protocolError', (e) => errors.push(e.error));
+    const call = h.client.newKeypair(seed);
+    const first = await h.daemon.nextRequest('new_keypair');
+    first.conn.sendRaw(partialFrame(1024 * 1024, 10));
+    // The stall clock starts once the bytes have arrived.
+    await until(() => h.clock.delays.includes(2000));
+    h.clock.increment(1999);
+    await until(() => true);
+    expect(errors).toEqual([]);
+    h.clock.increment(1);
+    await until(() => errors.length === 1);
+    expect(errors[0]).toBeInstanceOf(ProtocolError);
+    expect(errors[0]!.message).toBe('the daemon left a frame unfinished for 2000 ms (14 bytes read)');
+    await redial(h, 2);
+    const again = await h.daemon.nextRequest('new_keypair');
+    expect(again.bytes).toEqual(first.bytes);
+    again.conn.reply(again, 'new_keypair_reply', {
+      write_cap: bytes(168),
+      read_cap: bytes(136),
+      first_message_index: bytes(104),
+    } as never);
+    await expect(call).resolves.toBeDefined();
   });
 
   it('rejects a local call with TimeoutError when the daemon never answers, whatever the call deadline', async () => {
