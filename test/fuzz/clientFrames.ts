@@ -21,9 +21,10 @@ export interface GoldenFrame {
   body: Uint8Array;
 }
 
-/** Every daemon→client frame body of the captured sessions. */
+/** Every distinct daemon→client frame body of the captured sessions. */
 export function goldenReplies(): GoldenFrame[] {
   const out: GoldenFrame[] = [];
+  const seen = new Set<string>();
   for (const file of readdirSync(FIXTURES)
     .filter((f) => f.endsWith('.json'))
     .sort()) {
@@ -31,8 +32,9 @@ export function goldenReplies(): GoldenFrame[] {
       frames: { direction: string; kind: string; hex?: string }[];
     };
     for (const f of capture.frames) {
-      if (f.direction === 'daemon->client' && f.hex)
-        out.push({ kind: f.kind, body: Buffer.from(f.hex, 'hex') });
+      if (f.direction !== 'daemon->client' || !f.hex || seen.has(f.hex)) continue;
+      seen.add(f.hex);
+      out.push({ kind: f.kind, body: Buffer.from(f.hex, 'hex') });
     }
   }
   return out;
@@ -72,8 +74,8 @@ export function mutate(body: Uint8Array, mutations: readonly Mutation[]): Uint8A
     if (m.op === 'flip' && b.length > 0) b[at]! ^= 1 << m.bit;
     else if (m.op === 'set' && b.length > 0) b[at] = m.value;
     else if (m.op === 'truncate') b = b.slice(0, at);
-    else if (m.op === 'insert') b = Uint8Array.from([...b.subarray(0, at), ...m.bytes, ...b.subarray(at)]);
-    else if (m.op === 'delete') b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + m.count)]);
+    else if (m.op === 'insert') b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]);
+    else if (m.op === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.count)]);
   }
   return b;
 }
