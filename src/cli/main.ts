@@ -33,7 +33,7 @@ export function buildProgram(): Command {
     .option('--time-warp <factor>', 'divide every delay of the profile by this', positiveNumber, 1)
     .option('--seed <hex>', '32-byte hex seed for a reproducible network')
     .option('--write-config <path>', 'also write the thinclient.toml to this file')
-    .option('--max-connections <n>', 'close sockets beyond this many at once (default 64)', positiveNumber)
+    .option('--max-connections <n>', 'close sockets beyond this many at once (default 1024)', positiveNumber)
     .option(
       '--handshake-timeout <ms>',
       'close a socket with no complete frame by then (default 30000)',

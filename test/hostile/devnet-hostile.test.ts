@@ -20,6 +20,8 @@ import { type Config, ThinClient } from '../../src/index.js';
  */
 const MAX_RSS_GROWTH = 200 * 1024 * 1024;
 const MiB = 1024 * 1024;
+/** Fewer than the hostile sockets of one wave, so that the limit is met. */
+const MAX_CONNECTIONS = 64;
 const WAVES = 3;
 const PER_WAVE = { garbage: 60, hugePrefix: 60, slowloris: 30, idle: 30 };
 const BIG_PARTIALS = 6;
@@ -36,6 +38,8 @@ async function startChildDevnet(): Promise<{ pid: number; config: Config }> {
       'devnet',
       '--listen',
       '127.0.0.1:0',
+      '--max-connections',
+      String(MAX_CONNECTIONS),
       '--handshake-timeout',
       '1000',
       '--partial-frame-timeout',
@@ -65,6 +69,8 @@ interface Hostile {
   closed: Promise<void>;
   /** True when the devnet closed it (the test never ended it). */
   closedByDevnet: boolean;
+  /** Bytes the devnet sent (none when it refused the socket at the connection limit). */
+  received: number;
 }
 
 function hostile(config: Config, onConnect: (s: Socket) => void): Hostile {
@@ -73,10 +79,13 @@ function hostile(config: Config, onConnect: (s: Socket) => void): Hostile {
   const h: Hostile = {
     socket,
     closedByDevnet: false,
+    received: 0,
     closed: new Promise((resolve) => socket.once('close', () => resolve())),
   };
   socket.on('error', () => {});
-  socket.on('data', () => {});
+  socket.on('data', (chunk: Buffer) => {
+    h.received += chunk.length;
+  });
   socket.once('end', () => {
     h.closedByDevnet = true;
   });
@@ -149,6 +158,7 @@ describe('the devnet under hundreds of hostile connections', () => {
     // slowloris that keeps trickling) the test now ends.
     for (const t of timers) clearInterval(t);
     const closedByDevnet = all.filter((h) => h.closedByDevnet).length;
+    const refused = all.filter((h) => h.closedByDevnet && h.received === 0).length;
     for (const h of all) h.socket.destroy();
     await Promise.all(all.map((h) => h.closed));
     clearInterval(sampler);
@@ -165,7 +175,7 @@ describe('the devnet under hundreds of hostile connections', () => {
     console.log(
       `devnet under ${all.length} hostile connections (${BIG_PARTIALS} × 39 MiB partial frames): ` +
         `RSS ${figure(baseline)} before, peak ${figure(peak)} (growth ${figure(peak - baseline)}, ` +
-        `bound ${figure(MAX_RSS_GROWTH)}), ${figure(settled)} after; ${closedByDevnet} closed by the devnet; ` +
+        `bound ${figure(MAX_RSS_GROWTH)}), ${figure(settled)} after; ${closedByDevnet} closed by the devnet (${refused} at the ${MAX_CONNECTIONS}-connection limit); ` +
         `${servedDuring} newKeypair round trips served during the attack`,
     );
     expect(failures).toEqual([]);
@@ -174,5 +184,6 @@ describe('the devnet under hundreds of hostile connections', () => {
     // Garbage with a small-looking prefix and live slowloris sockets may still be open; every
     // oversize prefix and every socket past the connection limit is closed by the devnet.
     expect(closedByDevnet).toBeGreaterThanOrEqual(WAVES * PER_WAVE.hugePrefix);
+    expect(refused).toBeGreaterThan(0);
   }, 120_000);
 });
