@@ -4,7 +4,7 @@
  * the caller a typed TimeoutError and never a hang, and the client's event queues stay bounded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { OperationCancelledError, ProtocolError, TimeoutError } from '../../src/errors.js';
+import { NotConnectedError, OperationCancelledError, ProtocolError, TimeoutError } from '../../src/errors.js';
 import type { ThinClientEvent } from '../../src/events.js';
 import { ThinClient } from '../../src/index.js';
 import { encodeCbor } from '../../src/wire/index.js';
@@ -123,8 +123,8 @@ describe('a ThinClient against a hostile daemon', () => {
     await until(() => true);
     clock.increment(2000);
     const error = await connecting;
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(ThinClient);
+    expect(error).toBeInstanceOf(NotConnectedError);
+    expect((error as Error).message).toMatch(/: timed out connecting to the daemon$/);
     await daemon.stop();
   });
 
