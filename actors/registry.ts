@@ -241,6 +241,14 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       if (sent) {
         cancels.set(c.queryId, { cancelKey: c.cancelKey, respond: c.respond });
         transmit(c.bytes);
+        // A daemon that never answers the cancel costs its caller a TimeoutError, not a hang.
+        const timeoutMs = c.timeoutMs ?? Number.POSITIVE_INFINITY;
+        deadlines.set(`cancel:${c.queryId}`, timeoutMs, () => {
+          if (!cancels.delete(c.queryId)) return;
+          // The operations it stops end as cancelled here, as when the link is lost mid-cancel.
+          for (const id of byCancelKey.get(c.cancelKey)) ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
+          c.respond(fail(new TimeoutError(`cancel: no reply within ${timeoutMs} ms`)));
+        });
       }
       for (const queryId of byCancelKey.get(c.cancelKey)) {
         const entry = ops.get(queryId)!;
@@ -255,6 +263,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       const pending = cancels.get(queryId);
       if (!pending) return;
       cancels.delete(queryId);
+      deadlines.clear(`cancel:${queryId}`);
       for (const id of byCancelKey.get(pending.cancelKey)) ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
       pending.respond(ok(undefined));
     }
@@ -355,6 +364,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       // A cancel whose reply can no longer come has done what it could.
       for (const [id, c] of cancels) {
         cancels.delete(id);
+        deadlines.clear(`cancel:${id}`);
         c.respond(ok(undefined));
       }
       for (const [queryId, entry] of locals) {
@@ -378,6 +388,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       }
       for (const [id, c] of cancels) {
         cancels.delete(id);
+        deadlines.clear(`cancel:${id}`);
         c.respond(ok(undefined));
       }
       failSurbs(error);

@@ -30,14 +30,47 @@ import type { ByteStream, Dialer } from './dialers/byteStream.js';
 
 export type { TransportInput };
 
-/** The transport actor logic over the streams `dialer` opens. */
-export function createTransportLogic(dialer: Dialer) {
+/**
+ * A daemon that starts a frame and never finishes it would wedge the connection: every later reply
+ * would be read as part of that frame. Past this, the frame counts as a protocol error (the stream is
+ * dropped and redialled, and local requests are re-sent).
+ */
+export interface FrameStallGuard {
+  clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
+  partialFrameTimeoutMs: number;
+}
+
+/** The transport actor logic over the streams `dialer` opens; with `stall`, a frame left unfinished that long drops the stream. */
+export function createTransportLogic(dialer: Dialer, stall?: FrameStallGuard) {
   return fromCallback<TransportCommand, TransportInput, TransportEvent>(
     ({ input, system, sendBack, receive }) => {
       let stream: ByteStream;
       let finished = false;
       let lastError: Error | undefined;
       const decoder = new FrameDecoder();
+
+      let stallTimer: unknown;
+      const stopStallTimer = () => {
+        if (stallTimer === undefined) return;
+        stall?.clock.clearTimeout(stallTimer);
+        stallTimer = undefined;
+      };
+      /** The clock runs from a frame's first byte: restarted when a frame completes, stopped when none is open. */
+      const watchPartialFrame = (completed: boolean) => {
+        if (!stall || !Number.isFinite(stall.partialFrameTimeoutMs)) return;
+        if (decoder.pendingBytes === 0 || completed) stopStallTimer();
+        if (decoder.pendingBytes === 0 || stallTimer !== undefined) return;
+        const ms = stall.partialFrameTimeoutMs;
+        stallTimer = stall.clock.setTimeout(() => {
+          stallTimer = undefined;
+          if (finished) return;
+          protocolFailure(
+            new ProtocolError(
+              `the daemon left a frame unfinished for ${ms} ms (${decoder.pendingBytes} bytes read)`,
+            ),
+          );
+        }, ms);
+      };
 
       const deliver = (message: ReturnType<typeof decodeResponse>) => {
         const target =
@@ -49,6 +82,7 @@ export function createTransportLogic(dialer: Dialer) {
       const finish = (error?: Error) => {
         if (finished) return;
         finished = true;
+        stopStallTimer();
         sendBack({ type: 'transport.closed', error: error ?? lastError });
       };
 
@@ -68,9 +102,11 @@ export function createTransportLogic(dialer: Dialer) {
           if (finished) return;
         }
         if (frameError) protocolFailure(frameError);
+        else watchPartialFrame(frames.length > 0);
       };
 
       function protocolFailure(error: unknown) {
+        stopStallTimer();
         const protocolError =
           error instanceof ProtocolError
             ? error
@@ -117,6 +153,7 @@ export function createTransportLogic(dialer: Dialer) {
 
       return () => {
         finished = true;
+        stopStallTimer();
         stream.destroy();
       };
     },

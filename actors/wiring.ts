@@ -9,13 +9,15 @@ import { connectionMachine } from '../machines/connection.js';
 import type { Dialer } from './dialers/byteStream.js';
 import { defaultDialer } from './dialers/default.js';
 import { registryLogic } from './registry.js';
-import { createTransportLogic } from './transport.js';
+import { createTransportLogic, type FrameStallGuard } from './transport.js';
 
 export interface WiringOptions {
   /** Replaces the whole transport actor (tests). */
   transport?: AnyActorLogic;
   /** Opens the byte streams of the standard transport; defaults to unix/TCP/`ws` in Node. */
   dialer?: Dialer;
+  /** The standard transport drops a connection whose frame stays unfinished this long. */
+  frameStall?: FrameStallGuard;
 }
 
 const defaultTransport = createTransportLogic(defaultDialer);
@@ -23,7 +25,10 @@ const defaultTransport = createTransportLogic(defaultDialer);
 /** The connection machine with a transport over the dialer's byte streams. */
 export function wiredConnectionMachine(options: WiringOptions = {}) {
   const transport =
-    options.transport ?? (options.dialer ? createTransportLogic(options.dialer) : defaultTransport);
+    options.transport ??
+    (options.dialer || options.frameStall
+      ? createTransportLogic(options.dialer ?? defaultDialer, options.frameStall)
+      : defaultTransport);
   return connectionMachine.provide({ actors: { transport: transport as never } });
 }
 

@@ -21,6 +21,7 @@ console.log = (...args: unknown[]) => {
 const { run: wire } = await import('./wire.js');
 const { run: client } = await import('./client.js');
 const { run: stream } = await import('./stream.js');
+const { run: fuzz } = await import('./fuzz.js');
 
 const started = performance.now();
 const load = () =>
@@ -37,6 +38,8 @@ console.log('');
 await client();
 console.log('');
 await stream();
+console.log('');
+fuzz();
 console.log('');
 // Memory per operation is measured in a fresh process: what the benchmarks above left in this one
 // (codec buffers, JIT state) would be counted as the client's.

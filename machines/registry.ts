@@ -61,7 +61,15 @@ export type RegistryCommand =
       respond: Respond<unknown>;
     }
   | { type: 'registry.startOp'; op: ArqInput; parent?: AnyActorRef; respond: Respond<ArqOutput> }
-  | { type: 'registry.cancel'; cancelKey: string; queryId: string; bytes: Uint8Array; respond: Respond<void> }
+  | {
+      type: 'registry.cancel';
+      cancelKey: string;
+      queryId: string;
+      bytes: Uint8Array;
+      /** How long to wait for the daemon's cancel reply (TimeoutError after it). @default Infinity */
+      timeoutMs?: number;
+      respond: Respond<void>;
+    }
   | {
       type: 'registry.spawn';
       systemId: string;

@@ -10,6 +10,7 @@ import { countArg, durationArg } from './protocol/index.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_QUEUE_LIMIT = 65_536;
+export const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = 30_000;
 
 /** XState's clock interface (setTimeout/clearTimeout), e.g. `new SimulatedClock()`. */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
@@ -27,6 +28,12 @@ export interface ConnectOptions {
   clock?: Clock;
   /** The deadline of every local request; a call's own `timeoutMs` overrides it. @default 60000 */
   requestTimeoutMs?: number;
+  /**
+   * A frame from the daemon begun but not complete within this is a protocol error: the connection
+   * is dropped and redialled (local requests are re-sent), instead of every later reply being read
+   * as part of that frame. Infinity for none. @default 30000
+   */
+  partialFrameTimeoutMs?: number;
   /** Reject at once with NotConnectedError while the client redials, instead of waiting. @default false */
   failFast?: boolean;
   /** Requests held while the client redials, at most; more reject with NotConnectedError. @default 65536 */
@@ -37,7 +44,7 @@ export interface ConnectOptions {
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Local requests: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
+  /** Local requests and cancels: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
   timeoutMs?: number;
 }
 
@@ -58,6 +65,8 @@ export interface CopyCommandOptions extends CallOptions {
 export function validateConnectOptions(options: ConnectOptions): void {
   const policy = options.reconnect;
   if (options.requestTimeoutMs !== undefined) durationArg(options.requestTimeoutMs, 'requestTimeoutMs');
+  if (options.partialFrameTimeoutMs !== undefined)
+    durationArg(options.partialFrameTimeoutMs, 'partialFrameTimeoutMs');
   if (options.queueLimit !== undefined) countArg(options.queueLimit, 'queueLimit', Number.MAX_SAFE_INTEGER);
   if (!policy) return;
   for (const name of ['initialDelayMs', 'maxDelayMs', 'factor', 'jitter', 'maxAttempts'] as const) {

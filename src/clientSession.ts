@@ -11,6 +11,7 @@ import {
   type CallOptions,
   type Clock,
   type ConnectOptions,
+  DEFAULT_PARTIAL_FRAME_TIMEOUT_MS,
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './clientOptions.js';
@@ -73,7 +74,8 @@ export abstract class ClientSession implements AsyncDisposable {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
     };
-    this.actorRef = createActor(wiredClientMachine(), {
+    const partialFrameTimeoutMs = options.partialFrameTimeoutMs ?? DEFAULT_PARTIAL_FRAME_TIMEOUT_MS;
+    this.actorRef = createActor(wiredClientMachine({ frameStall: { clock, partialFrameTimeoutMs } }), {
       systemId: 'client',
       input: {
         connection: {

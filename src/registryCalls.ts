@@ -113,6 +113,8 @@ export class RegistryCalls {
     this.ensureOpen();
     options.signal?.throwIfAborted();
     const call = build();
+    const timeoutMs =
+      options.timeoutMs === undefined ? this.requestTimeoutMs : durationArg(options.timeoutMs, 'timeoutMs');
     const queryId = randomId();
     const bytes = encodeWithQueryId(call.key, call.body as never, queryId);
     await settleOnce<void>(
@@ -123,6 +125,7 @@ export class RegistryCalls {
           cancelKey: hex(call.cancelKey),
           queryId: hex(queryId),
           bytes,
+          timeoutMs,
           respond,
         }),
       () => {},

@@ -44,6 +44,17 @@ export function buildProgram(): Command {
     .option('--time-warp <factor>', 'divide every delay of the profile by this', positiveNumber, 1)
     .option('--seed <hex>', '32-byte hex seed for a reproducible network')
     .option('--write-config <path>', 'also write the thinclient.toml to this file')
+    .option('--max-connections <n>', 'close sockets beyond this many at once (default 1024)', positiveNumber)
+    .option(
+      '--handshake-timeout <ms>',
+      'close a socket with no complete frame by then (default 30000)',
+      positiveNumber,
+    )
+    .option(
+      '--partial-frame-timeout <ms>',
+      'close a socket whose frame is not complete by then (default 30000)',
+      positiveNumber,
+    )
     .action(
       async (opts: {
         listen: string;
@@ -52,6 +63,9 @@ export function buildProgram(): Command {
         timeWarp: number;
         seed?: string;
         writeConfig?: string;
+        maxConnections?: number;
+        handshakeTimeout?: number;
+        partialFrameTimeout?: number;
       }) => {
         const net = await startDevnet({
           listen: toListenUrl(opts.listen),
@@ -59,6 +73,11 @@ export function buildProgram(): Command {
           profile: opts.profile,
           timeWarp: opts.timeWarp,
           ...(opts.seed ? { seed: hexSeed(opts.seed) } : {}),
+          limits: {
+            ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+            ...(opts.handshakeTimeout ? { handshakeTimeoutMs: opts.handshakeTimeout } : {}),
+            ...(opts.partialFrameTimeout ? { partialFrameTimeoutMs: opts.partialFrameTimeout } : {}),
+          },
         });
         const toml = configToToml(net.thinClientConfig);
         if (opts.writeConfig) await writeFile(opts.writeConfig, toml);

@@ -17,6 +17,8 @@ import { type Clock, RealClock } from './clock.js';
 import type { AuthorityInfo } from './daemon/authorities.js';
 import { Connection } from './daemon/connection.js';
 import { Daemon } from './daemon/daemon.js';
+import { ConnectionGuard, type ConnectionStats } from './daemon/guard.js';
+import { type ConnectionLimits, resolveLimits } from './daemon/limits.js';
 import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geometry.js';
 import { lifecycle } from './lifecycle.js';
 import { listenOn, parseListen } from './listen.js';
@@ -28,6 +30,8 @@ import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.
 import { normalizeOrigins } from './wsListener.js';
 
 export { type Clock, RealClock, VirtualClock } from './clock.js';
+export type { ConnectionStats, DropReason } from './daemon/guard.js';
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './daemon/limits.js';
 export type { NetworkStats as DevnetStats } from './network/context.js';
 export { type DevnetProfile, PROFILES, type TimingProfile } from './timing.js';
 
@@ -114,6 +118,12 @@ export interface DevnetOptions {
   timing?: Partial<TimingProfile>;
   /** See `DevnetQuirks`. */
   quirks?: DevnetQuirks;
+  /**
+   * Bounds on what thin-client sockets may cost (connection limit, handshake and partial-frame
+   * timeouts, buffer budgets, slow readers); see `ConnectionLimits` for each default. The clock is
+   * the devnet's `clock`.
+   */
+  limits?: Partial<ConnectionLimits>;
   /** Diagnostics sink; silent by default. */
   log?: (line: string) => void;
 }
@@ -154,8 +164,8 @@ export interface Devnet {
   isMixnetConnected(): boolean;
   setLossProbability(p: number): void;
   setReplicationLagMs(ms: number): void;
-  /** Counters of the simulated network. */
-  stats(): NetworkStats & { sessions: number; arqsInFlight: number };
+  /** Counters of the simulated network, and of the sockets (`connections`). */
+  stats(): NetworkStats & { sessions: number; arqsInFlight: number; connections: ConnectionStats };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
   /**
@@ -195,6 +205,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const log = options.log ?? (() => {});
   const sizes = deriveSizes();
   const quirks = options.quirks ?? {};
+  const guard = new ConnectionGuard(resolveLimits(options.limits), clock, log);
 
   const network = new Network({
     clock,
@@ -242,9 +253,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   let daemon = newDaemon();
 
   const onSocket = (socket: Duplex) => {
+    if (!guard.admit(socket)) return;
     const current = daemon;
     try {
-      current.accept(new Connection(socket, current));
+      current.accept(new Connection(socket, current, guard));
     } catch (err) {
       log(`accept failed: ${(err as Error).message}`);
       socket.destroy();
@@ -298,7 +310,12 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     isMixnetConnected: () => mixnetConnected,
     setLossProbability: (p: number) => network.setLossProbability(p),
     setReplicationLagMs: (ms: number) => network.setReplicationLagMs(ms),
-    stats: () => ({ ...network.stats, sessions: daemon.sessionCount, arqsInFlight: daemon.arqCount }),
+    stats: () => ({
+      ...network.stats,
+      sessions: daemon.sessionCount,
+      arqsInFlight: daemon.arqCount,
+      connections: guard.stats(),
+    }),
     close: () => life.close(),
     closed: () => life.closed(),
     stop: () => life.close(),
