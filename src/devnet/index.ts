@@ -150,6 +150,11 @@ export interface Devnet {
   /** Fault: every connected client receives one frame that does not decode. */
   sendUnreadableFrame(): void;
   /**
+   * Fault: holds back every frame the daemon sends to the clients connected now (a slow link), in
+   * order, until `holdFrames(false)` sends them all; requests are still read and handled meanwhile.
+   */
+  holdFrames(hold: boolean): void;
+  /**
    * Connects or disconnects the daemon from the mixnet gateway: a connection_status_event goes to every
    * client; while disconnected, local requests work and mixnet requests wait in their queues.
    */
@@ -304,6 +309,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     },
     sendUnreadableFrame() {
       daemon.sendUnreadableFrame();
+    },
+    holdFrames(hold: boolean) {
+      if (typeof hold !== 'boolean') throw new TypeError('devnet: holdFrames takes a boolean');
+      daemon.holdFrames(hold);
     },
     setMixnetConnected(connected: boolean) {
       if (typeof connected !== 'boolean') throw new TypeError('devnet: setMixnetConnected takes a boolean');

@@ -249,6 +249,23 @@ export class Daemon implements ConnectionHandler {
     }
   }
 
+  /** Connections whose outgoing frames a fault holds back (corked sockets). */
+  private readonly held = new Set<Connection>();
+
+  /** Fault: buffers, in order, every frame to the clients connected now; `false` sends them all. */
+  holdFrames(hold: boolean): void {
+    if (hold) {
+      for (const conn of this.conns) {
+        if (this.held.has(conn)) continue;
+        conn.socket.cork();
+        this.held.add(conn);
+      }
+    } else {
+      for (const conn of this.held) conn.socket.uncork();
+      this.held.clear();
+    }
+  }
+
   /** Fault: one frame that does not decode as a Response, to every client socket. */
   sendUnreadableFrame(): void {
     for (const conn of this.conns) conn.sendRaw(new Uint8Array([0xff, 0x00]));

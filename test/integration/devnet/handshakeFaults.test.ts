@@ -101,4 +101,20 @@ describe('devnet handshake faults', () => {
       await sock.close();
     }
   });
+
+  it('holds back frames to the connected clients, in order, while still handling their requests', async () => {
+    await devnet();
+    const s = await RawClient.session(net.thinClientConfig);
+    open.push(s.client);
+    net.holdFrames(true);
+    const pending = s.client.call('new_keypair', { seed: new Uint8Array(32).fill(1) }, 'new_keypair_reply');
+    net.setMixnetConnected(false);
+    // A whole handshake of another client meanwhile: the daemon ran, and nothing reached the first one.
+    const late = await RawClient.session(net.thinClientConfig);
+    open.push(late.client);
+    expect(s.client.pending()).toEqual([]);
+    net.holdFrames(false);
+    expect((await pending).error_code).toBe(0);
+    expect((await s.client.next('connection_status_event')).is_connected).toBe(false);
+  });
 });
