@@ -9,17 +9,19 @@
 import { describe, it } from 'vitest';
 import { ARQ_UNREACHABLE, describeArqPaths } from './devnet/arqPaths.js';
 import { CLIENT_UNREACHABLE, describeClientPaths } from './devnet/clientPaths.js';
+import { CONNECTION_UNREACHABLE, describeConnectionStories } from './devnet/connectionStories.js';
 import { coverage } from './devnet/probe.js';
 
 describeClientPaths();
 describeArqPaths();
+describeConnectionStories();
 
 describe('model coverage over the devnet', () => {
   it('covers every state and at least 90% of the transitions of the client machine', () => {
     coverage.client.printAndAssert(CLIENT_UNREACHABLE);
   });
-  it('prints the connection machine', () => {
-    console.log(coverage.connection.report());
+  it('covers every state and at least 90% of the transitions of the connection machine', () => {
+    coverage.connection.printAndAssert(CONNECTION_UNREACHABLE);
   });
   it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
     coverage.arq.printAndAssert(ARQ_UNREACHABLE);

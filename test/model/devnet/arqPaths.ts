@@ -92,6 +92,7 @@ export function describeArqPaths(): void {
       const name = steps.map((s) => eventName(s.event)).join(' → ');
       it(`follows the model through ${name} (${mode})`, async () => {
         coverage.arq.ranPath([mode, name]);
+        coverage.connection.ranPath(['arq', mode, name]);
         const sut = await ArqOnDevnet.start(mode);
         try {
           for (let i = 0; i < steps.length; i++) {

@@ -399,6 +399,7 @@ export function describeClientPaths(): void {
       const knobs = knobsOf(steps);
       it(`follows the model through ${knobs.join(' → ')}`, async () => {
         coverage.client.ranPath(knobs);
+        coverage.connection.ranPath(['client', ...knobs]);
         const sut = await Sut.start();
         try {
           for (let i = 0; i < steps.length; i++) {
