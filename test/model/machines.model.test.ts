@@ -11,10 +11,12 @@ import { ARQ_UNREACHABLE, describeArqPaths } from './devnet/arqPaths.js';
 import { CLIENT_UNREACHABLE, describeClientPaths } from './devnet/clientPaths.js';
 import { CONNECTION_UNREACHABLE, describeConnectionStories } from './devnet/connectionStories.js';
 import { coverage } from './devnet/probe.js';
+import { COPY_STREAM_UNREACHABLE, describeWorkStories, WINDOW_UNREACHABLE } from './devnet/workStories.js';
 
 describeClientPaths();
 describeArqPaths();
 describeConnectionStories();
+describeWorkStories();
 
 describe('model coverage over the devnet', () => {
   it('covers every state and at least 90% of the transitions of the client machine', () => {
@@ -25,5 +27,11 @@ describe('model coverage over the devnet', () => {
   });
   it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
     coverage.arq.printAndAssert(ARQ_UNREACHABLE);
+  });
+  it('covers every state and at least 90% of the transitions of the window machine', () => {
+    coverage.window.printAndAssert(WINDOW_UNREACHABLE);
+  });
+  it('covers every state and at least 90% of the transitions of the copy-stream machine', () => {
+    coverage.copyStream.printAndAssert(COPY_STREAM_UNREACHABLE);
   });
 });
