@@ -16,7 +16,7 @@ import type { Config } from '../config.js';
 import { type Clock, RealClock } from './clock.js';
 import type { AuthorityInfo } from './daemon/authorities.js';
 import { Connection } from './daemon/connection.js';
-import { Daemon } from './daemon/daemon.js';
+import { Daemon, type HandshakeStall } from './daemon/daemon.js';
 import { ConnectionGuard, type ConnectionStats } from './daemon/guard.js';
 import { type ConnectionLimits, resolveLimits } from './daemon/limits.js';
 import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geometry.js';
@@ -30,6 +30,7 @@ import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.
 import { normalizeOrigins } from './wsListener.js';
 
 export { type Clock, RealClock, VirtualClock } from './clock.js';
+export type { HandshakeStall } from './daemon/daemon.js';
 export type { ConnectionStats, DropReason } from './daemon/guard.js';
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './daemon/limits.js';
 export type { NetworkStats as DevnetStats } from './network/context.js';
@@ -157,6 +158,22 @@ export interface Devnet {
   /** Severs every client connection without a restart; sessions survive their grace period. */
   dropConnections(): void;
   /**
+   * Fault: the handshake of every connection accepted from now on stops before `stage` ('status':
+   * nothing is sent; 'document': only the status event; 'sessionReply': the session_token goes
+   * unanswered) until set back to null; broadcasts still reach such a connection. Stalled
+   * connections stay stalled.
+   */
+  stallHandshakes(stage: HandshakeStall | null): void;
+  /** Fault: the daemon leaves a socket open after thin_close, so a closing client waits out its timeout. */
+  ignoreThinClose(ignore: boolean): void;
+  /** Fault: every connected client receives one frame that does not decode. */
+  sendUnreadableFrame(): void;
+  /**
+   * Fault: holds back every frame the daemon sends to the clients connected now (a slow link), in
+   * order, until `holdFrames(false)` sends them all; requests are still read and handled meanwhile.
+   */
+  holdFrames(hold: boolean): void;
+  /**
    * Connects or disconnects the daemon from the mixnet gateway: a connection_status_event goes to every
    * client; while disconnected, local requests work and mixnet requests wait in their queues.
    */
@@ -236,6 +253,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   }));
 
   let mixnetConnected = options.mixnetConnected ?? true;
+  const faults = { stallHandshakes: null as HandshakeStall | null, ignoreThinClose: false };
   let generation = 0;
   const newDaemon = () =>
     new Daemon({
@@ -249,6 +267,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       authorities: authorityInfo,
       dropRepliesWhileDisconnected: quirks.dropRepliesWhileDisconnected ?? true,
       log,
+      faults: () => faults,
     });
   let daemon = newDaemon();
 
@@ -300,6 +319,22 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     },
     dropConnections() {
       daemon.dropConnections();
+    },
+    stallHandshakes(stage) {
+      if (stage !== null && !['status', 'document', 'sessionReply'].includes(stage))
+        throw new TypeError("devnet: stallHandshakes takes 'status', 'document', 'sessionReply' or null");
+      faults.stallHandshakes = stage;
+    },
+    ignoreThinClose(ignore: boolean) {
+      if (typeof ignore !== 'boolean') throw new TypeError('devnet: ignoreThinClose takes a boolean');
+      faults.ignoreThinClose = ignore;
+    },
+    sendUnreadableFrame() {
+      daemon.sendUnreadableFrame();
+    },
+    holdFrames(hold: boolean) {
+      if (typeof hold !== 'boolean') throw new TypeError('devnet: holdFrames takes a boolean');
+      daemon.holdFrames(hold);
     },
     setMixnetConnected(connected: boolean) {
       if (typeof connected !== 'boolean') throw new TypeError('devnet: setMixnetConnected takes a boolean');

@@ -27,6 +27,9 @@ import { isMixnetRequest, type MixnetRequest } from './mixnetRequests.js';
 import { type App, Sessions } from './sessions.js';
 import { DaemonTimers, guarded } from './timers.js';
 
+/** Where a stalled handshake stops (fault knob): before the status event, the document, or the session reply. */
+export type HandshakeStall = 'status' | 'document' | 'sessionReply';
+
 export interface DaemonOptions {
   network: Network;
   clock: Clock;
@@ -38,6 +41,8 @@ export interface DaemonOptions {
   authorities: AuthorityInfo[];
   dropRepliesWhileDisconnected: boolean;
   log: (line: string) => void;
+  /** Fault knobs the devnet handle sets (index.ts); read when a socket is accepted or closes. */
+  faults?: () => { stallHandshakes: HandshakeStall | null; ignoreThinClose: boolean };
 }
 
 export class Daemon implements ConnectionHandler {
@@ -51,6 +56,8 @@ export class Daemon implements ConnectionHandler {
   private readonly egress: Egress;
   private stopped = false;
   private built = 0;
+  /** Connections whose handshake a fault stalled: their session_token goes unanswered. */
+  private readonly stalled = new WeakSet<Connection>();
   private readonly unsubscribeEpoch: () => void;
 
   constructor(options: DaemonOptions) {
@@ -117,8 +124,12 @@ export class Daemon implements ConnectionHandler {
     if (this.stopped) return void conn.drop();
     this.conns.add(conn);
     this.sessions.open(conn);
-    this.sendStatus(conn);
-    conn.send('new_pki_document_event', { payload: this.opts.network.directory().stripped });
+    const stall = this.opts.faults?.().stallHandshakes ?? null;
+    if (stall !== null) this.stalled.add(conn);
+    if (stall !== 'status') this.sendStatus(conn);
+    if (stall === null || stall === 'sessionReply')
+      conn.send('new_pki_document_event', { payload: this.opts.network.directory().stripped });
+    // A stalled handshake still hears what is broadcast (status changes, documents, shutdown).
     conn.initialSequenceDone = true;
   }
 
@@ -136,9 +147,11 @@ export class Daemon implements ConnectionHandler {
         return;
       case 'thin_close':
         conn.explicitClose = true;
-        conn.drop();
+        // Fault: a daemon that never closes the socket (the client waits out its close timeout).
+        if (!this.opts.faults?.().ignoreThinClose) conn.drop();
         return;
       case 'session_token':
+        if (this.stalled.has(conn)) return;
         this.sessions.claimToken(conn, request.body.client_instance_token);
         return;
       default:
@@ -234,6 +247,28 @@ export class Daemon implements ConnectionHandler {
     for (const conn of this.conns) {
       if (conn.initialSequenceDone) conn.send('new_pki_document_event', { payload: dir.strippedBroadcast });
     }
+  }
+
+  /** Connections whose outgoing frames a fault holds back (corked sockets). */
+  private readonly held = new Set<Connection>();
+
+  /** Fault: buffers, in order, every frame to the clients connected now; `false` sends them all. */
+  holdFrames(hold: boolean): void {
+    if (hold) {
+      for (const conn of this.conns) {
+        if (this.held.has(conn)) continue;
+        conn.socket.cork();
+        this.held.add(conn);
+      }
+    } else {
+      for (const conn of this.held) conn.socket.uncork();
+      this.held.clear();
+    }
+  }
+
+  /** Fault: one frame that does not decode as a Response, to every client socket. */
+  sendUnreadableFrame(): void {
+    for (const conn of this.conns) conn.sendRaw(new Uint8Array([0xff, 0x00]));
   }
 
   /** Severs every client socket without a shutdown event (sessions enter their grace period). */

@@ -1,5 +1,5 @@
 /**
- * Model-based test of machines/client.ts over the devnet.
+ * Model-based paths of machines/client.ts over the devnet (run by test/model/machines.model.test.ts).
  *
  * xstate/graph generates shortest paths (and a bounded set of simple paths) through the client
  * machine, with its connection and registry stubbed, over the events the outside world can cause.
@@ -8,30 +8,29 @@
  * socket, a daemon restart with a new instance token, the mixnet going down and up, disconnect(),
  * reconnect(), close(), and the devnet going away for good (the redial budget runs out). In every
  * state a real ARQ write is started: it completes where the link is ready, and is cancelled where it
- * is not. The few events only a scripted peer can produce (an unreadable frame, a SURB reply, a
- * failed first handshake after the mixnet came up) run against the scripted daemon.
+ * is not. Knobs added for this: an unreadable frame (`sendUnreadableFrame`), an echo through the
+ * mixnet (a SURB reply), and a redial whose handshake stalls after the status event
+ * (`stallHandshakes('sessionReply')`) before the devnet goes away.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, fromCallback, type InspectionEvent } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
-import { type ClientEvent, clientMachine } from '../../machines/client.js';
-import { type Devnet, startDevnet } from '../../src/devnet/index.js';
+import { type ClientEvent, clientMachine } from '../../../machines/client.js';
+import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import {
   ClientClosedError,
   NotConnectedError,
   OperationCancelledError,
   ThinClient,
-} from '../../src/index.js';
-import { encodeResponse } from '../../src/wire/index.js';
-import { ScriptedDaemon } from '../helpers/scriptedDaemon.js';
-import { until } from '../unit/client/harness.js';
-import { Coverage, type Unreachable } from './coverage.js';
-
-const coverage = new Coverage('client', clientMachine);
+} from '../../../src/index.js';
+import { until } from '../../unit/client/harness.js';
+import type { Unreachable } from '../coverage.js';
+import { coverage, probeInspect } from './probe.js';
+import { sample } from './sample.js';
 
 /** Reviewed: transitions of the client machine no path can take. */
-const UNREACHABLE: Unreachable[] = [
+export const CLIENT_UNREACHABLE: Unreachable[] = [
   {
     transition: 'client.live xstate.error.actor.registry #0',
     reason:
@@ -61,7 +60,9 @@ type Knob =
   | 'mixnetDown'
   | 'mixnetUp'
   | 'close'
-  | 'gaveUp';
+  | 'gaveUp'
+  | 'garbage'
+  | 'echo';
 
 const status = (connected: boolean): ClientEvent => ({
   type: 'connection.message',
@@ -75,6 +76,11 @@ const ready: ClientEvent = {
   replay: false,
   first: false,
 };
+const protocolError: ClientEvent = { type: 'connection.protocolError', error: new Error('unreadable frame') };
+const surbReply = {
+  type: 'connection.message',
+  message: { key: 'message_reply_event', body: { surbid: new Uint8Array(16) } },
+} as unknown as ClientEvent;
 const lost = (requested: boolean, restart = false): ClientEvent => ({
   type: 'connection.lost',
   graceful: restart,
@@ -121,8 +127,12 @@ const EVENTS: { event: ClientEvent; knob: (value: Value) => Knob | undefined }[]
   },
   {
     event: { type: 'connection.failed', error: new Error('gave up') },
-    knob: (v) => (v.link === 'down' && v.mixnet === 'offline' ? 'gaveUp' : undefined),
+    // With the mixnet offline the devnet goes away; connected, the redial that heard it stalls first.
+    knob: (v) => (v.link === 'down' ? 'gaveUp' : undefined),
   },
+  // An unreadable frame; the transport then closes, so a drop follows it on every path (below).
+  { event: protocolError, knob: (v) => (v.link === 'ready' ? 'garbage' : undefined) },
+  { event: surbReply, knob: (v) => (v.link === 'ready' && v.mixnet === 'connected' ? 'echo' : undefined) },
 ];
 
 type Value = { link: string; mixnet: string; work: string };
@@ -185,19 +195,41 @@ const byEdge = getShortestPaths(model, {
     prev: { value: unknown } | undefined,
   ) => JSON.stringify([prev?.value ?? null, e ? JSON.stringify(e) : null, s.value]),
 } as never);
-// Longer stories, bounded to six steps.
-const simple = getSimplePaths(model, traversal).filter((p) => stepsOf(p).length <= 6);
+// Longer stories: a seeded sample of the simple paths of up to six steps.
+const simple = sample(
+  getSimplePaths(model, traversal).filter((p) => stepsOf(p).length <= 6),
+  20,
+  'client',
+);
 const seen = new Set<string>();
+/** What the devnet can run: a drop right behind every unreadable frame, no path ending half-redialled. */
+const runnable = (knobs: Knob[]) =>
+  knobs.length > 0 &&
+  knobs.at(-1) !== 'dialStatus' &&
+  knobs.every((k, i) => k !== 'garbage' || knobs[i + 1] === undefined || knobs[i + 1] === 'drop');
 const paths = [...shortest, ...byEdge, ...simple]
   .map(stepsOf)
-  .filter((steps) => steps.length > 0 && knobsOf(steps).at(-1) !== 'dialStatus')
+  .filter((steps) => runnable(knobsOf(steps)))
   .filter((steps) => {
     const key = knobsOf(steps).join(' → ');
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
-  })
-  .slice(0, 60);
+  });
+const KNOBS: Knob[] = [
+  'connect',
+  'drop',
+  'restart',
+  'disconnect',
+  'reconnect',
+  'redialled',
+  'mixnetDown',
+  'mixnetUp',
+  'close',
+  'gaveUp',
+  'garbage',
+  'echo',
+];
 
 // ---- the system under test -------------------------------------------------------------------
 
@@ -218,25 +250,20 @@ class Sut {
     return new Sut(net);
   }
 
+  private readonly received: string[] = [];
   private observe = (ev: InspectionEvent) => {
     if ((ev.actorRef as AnyActorRef & { systemId?: string }).systemId !== 'client') return;
-    coverage.inspect(ev, () => true);
+    if (ev.type === '@xstate.event') this.received.push(ev.event.type);
     const v = liveValue(
       ((ev as { snapshot?: { value: unknown } }).snapshot ?? { value: undefined }) as never,
     );
     if (v && this.links.at(-1) !== v.link) this.links.push(v.link);
   };
 
-  private attached = false;
   async connect(): Promise<void> {
     this.client = await ThinClient.connect(this.net.thinClientConfig, {
       reconnect: { initialDelayMs: 20, factor: 1, jitter: 0, maxAttempts: 2 },
-      // The client's inspector is redacted (no transitions); its system gives the raw events.
-      inspect: (ev) => {
-        if (this.attached) return;
-        this.attached = true;
-        (ev.actorRef as AnyActorRef).system.inspect(this.observe);
-      },
+      inspect: probeInspect(this.observe),
     });
   }
 
@@ -244,22 +271,31 @@ class Sut {
     return liveValue(this.client.actorRef.getSnapshot() as never);
   }
 
-  /** Runs a knob; resolves once the client has seen its effect (`expected` is the model's link). */
-  async apply(knob: Knob, next: Knob | undefined): Promise<void> {
+  private last: Knob | undefined;
+
+  /** Runs a knob; resolves once the client has seen its effect. `rest` are the path's later knobs. */
+  async apply(knob: Knob, rest: Knob[]): Promise<void> {
     const from = this.links.length;
     const reached = (link: string) => until(() => this.links.slice(from).includes(link));
+    const last = this.last;
+    this.last = knob;
     switch (knob) {
       case 'dialStatus':
+        // Before giving up with the mixnet up, the redial has heard the status and stalls.
+        if (rest[0] === 'gaveUp') await until(() => this.value()?.mixnet === 'connected');
         return;
       case 'connect':
         await this.connect();
         return;
       case 'drop':
       case 'restart':
+        // The transport closes by itself right behind an unreadable frame.
+        if (last === 'garbage') return reached('down');
         // Every redial in the model hears the mixnet up.
         this.net.setMixnetConnected(true);
-        // Before giving up, the devnet goes away for good instead.
-        if (next === 'gaveUp') await this.net.stop();
+        if (rest[0] === 'dialStatus' && rest[1] === 'gaveUp') this.net.stallHandshakes('sessionReply');
+        // Before giving up with the mixnet offline, the devnet goes away for good instead.
+        if (rest[0] === 'gaveUp') await this.net.stop();
         else if (knob === 'drop') this.net.dropConnections();
         else await this.net.restartDaemon();
         await reached('down');
@@ -268,6 +304,7 @@ class Sut {
         await until(() => this.value()?.link === 'ready');
         return;
       case 'gaveUp':
+        await this.net.stop();
         await reached('failed');
         return;
       case 'disconnect':
@@ -290,6 +327,18 @@ class Sut {
       case 'close':
         await this.client.close();
         return;
+      case 'garbage': {
+        const n = this.received.filter((t) => t === 'connection.protocolError').length;
+        this.net.sendUnreadableFrame();
+        await until(() => this.received.filter((t) => t === 'connection.protocolError').length > n);
+        return;
+      }
+      case 'echo': {
+        const [node, queue] = this.client.getService('echo').toDestination();
+        const reply = await this.client.blockingSendMessage(text('echo'), node, queue);
+        expect(new TextDecoder().decode(reply.subarray(0, 4))).toBe('echo');
+        return;
+      }
     }
   }
 
@@ -338,115 +387,48 @@ class Sut {
   }
 }
 
-describe('client machine: generated paths against a ThinClient on the devnet, driven by its fault knobs', () => {
-  for (const steps of paths) {
-    const knobs = knobsOf(steps);
-    it(`follows the model through ${knobs.join(' → ')}`, async () => {
-      coverage.ranPath(knobs);
-      const sut = await Sut.start();
-      try {
-        for (let i = 0; i < steps.length; i++) {
-          const step = steps[i]!;
-          if (step.event.type === 'xstate.done.actor.connection') {
-            await until(() => sut.client.actorRef.getSnapshot().status === 'done');
-            continue;
+/** The client machine's paths, each on a fresh devnet; the coverage line is printed by the caller. */
+export function describeClientPaths(): void {
+  describe('client machine: generated paths against a ThinClient on the devnet, driven by its fault knobs', () => {
+    it('has paths for every knob', () => {
+      const used = new Set(paths.flatMap(knobsOf));
+      for (const k of KNOBS) expect(used).toContain(k);
+    });
+
+    for (const steps of paths) {
+      const knobs = knobsOf(steps);
+      it(`follows the model through ${knobs.join(' → ')}`, async () => {
+        coverage.client.ranPath(knobs);
+        coverage.connection.ranPath(['client', ...knobs]);
+        const sut = await Sut.start();
+        try {
+          for (let i = 0; i < steps.length; i++) {
+            const step = steps[i]!;
+            if (step.event.type === 'xstate.done.actor.connection') {
+              await until(() => sut.client.actorRef.getSnapshot().status === 'done');
+              continue;
+            }
+            await sut.apply(knobs[i]!, knobs.slice(i + 1));
+            // A half-done redial, or an unreadable frame right behind which the socket goes.
+            if (knobs[i] === 'dialStatus' || knobs[i] === 'garbage') continue;
+            const expected = liveValue(step.state as never);
+            if (sut.client.actorRef.getSnapshot().status === 'done') {
+              expect(
+                step.state.value === 'closed' || expected?.work === 'closing' || expected?.link === 'failed',
+              ).toBe(true);
+              await expect(sut.client.newKeypair(new Uint8Array(32))).rejects.toBeInstanceOf(
+                ClientClosedError,
+              );
+              continue;
+            }
+            expect(sut.value()?.link).toBe(expected?.link);
+            expect(sut.value()?.mixnet).toBe(expected?.mixnet);
+            await sut.writeOrCancel(expected);
           }
-          await sut.apply(knobs[i]!, knobs[i + 1]);
-          if (knobs[i] === 'dialStatus') continue;
-          const expected = liveValue(step.state as never);
-          if (sut.client.actorRef.getSnapshot().status === 'done') {
-            expect(
-              step.state.value === 'closed' || expected?.work === 'closing' || expected?.link === 'failed',
-            ).toBe(true);
-            await expect(sut.client.newKeypair(new Uint8Array(32))).rejects.toBeInstanceOf(ClientClosedError);
-            continue;
-          }
-          expect(sut.value()?.link).toBe(expected?.link);
-          expect(sut.value()?.mixnet).toBe(expected?.mixnet);
-          await sut.writeOrCancel(expected);
+        } finally {
+          await sut.stop();
         }
-      } finally {
-        await sut.stop();
-      }
-    });
-  }
-});
-
-describe('client machine: what only a scripted daemon can say', () => {
-  it('reports an unreadable frame as a protocol error and passes a SURB reply without a query id on', async () => {
-    const daemon = await ScriptedDaemon.start();
-    let attached = false;
-    const client = await ThinClient.connect(daemon.config, {
-      inspect: (ev) => {
-        if (attached) return;
-        attached = true;
-        (ev.actorRef as AnyActorRef).system.inspect(
-          coverage.observer((a) => (a as { systemId?: string }).systemId === 'client'),
-        );
-      },
-    });
-    coverage.ranPath(['scripted: unreadable frame, SURB reply']);
-    try {
-      const errors: unknown[] = [];
-      const replies: unknown[] = [];
-      client.actorRef.on('protocolError', (e) => void errors.push(e));
-      client.actorRef.on('message', (e) => void replies.push(e));
-      daemon.current.sendBody(
-        encodeResponse('message_reply_event', { surbid: new Uint8Array(16).fill(4) } as never),
-      );
-      await until(() => replies.length > 0);
-      daemon.current.sendBody(new Uint8Array([0xff, 0x00]));
-      await until(() => errors.length > 0);
-    } finally {
-      await client.close();
-      await daemon.stop();
+      });
     }
   });
-
-  it('goes offline when it gives up on a daemon that reported the mixnet up and then hung up mid-handshake', async () => {
-    let handshakes = 0;
-    const daemon = await ScriptedDaemon.start({
-      beforeSessionReply: (conn) => {
-        if (handshakes++ > 0) conn.drop();
-      },
-    });
-    const values: Value[] = [];
-    let attached = false;
-    const client = await ThinClient.connect(daemon.config, {
-      reconnect: { initialDelayMs: 10, factor: 1, jitter: 0, maxAttempts: 1 },
-      inspect: (ev) => {
-        if (attached) return;
-        attached = true;
-        const mine = (a: AnyActorRef) => (a as { systemId?: string }).systemId === 'client';
-        (ev.actorRef as AnyActorRef).system.inspect((e) => {
-          coverage.inspect(e, mine);
-          const v =
-            mine(e.actorRef as AnyActorRef) &&
-            liveValue((e as { snapshot?: never }).snapshot ?? ({} as never));
-          if (v) values.push(v);
-        });
-      },
-    });
-    coverage.ranPath(['scripted: mixnet up, then the redial budget runs out']);
-    const failed = new Promise((resolve) => client.actorRef.on('linkFailed', resolve));
-    try {
-      daemon.current.drop();
-      await failed;
-      await until(() => client.actorRef.getSnapshot().status === 'done');
-      // The redial heard the mixnet up before the daemon hung up on it; giving up takes it down.
-      const redial = values.findLastIndex((v) => v.link === 'down' && v.mixnet === 'connected');
-      expect(redial).toBeGreaterThanOrEqual(0);
-      expect(values.at(-1)).toEqual({ link: 'failed', mixnet: 'offline', work: 'accepting' });
-    } finally {
-      await client.close();
-      await daemon.stop();
-    }
-  });
-});
-
-describe('client machine coverage', () => {
-  it('covers every state and at least 90% of the transitions of the client machine', () => {
-    expect(paths.length).toBeGreaterThan(5);
-    coverage.printAndAssert(UNREACHABLE);
-  });
-});
+}
