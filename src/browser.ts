@@ -4,8 +4,8 @@
  * `ThinClient.connect` takes a Config (from `parseConfig` of the TOML text), never a path; and no
  * unix or TCP socket, so `[Dial.Unix]` and `[Dial.Tcp]` reject with a ConfigError.
  *
- * Shipped as one self-contained ES module (scripts/buildBrowser.ts), in which every src/platform/
- * module is replaced by its `.browser.ts` twin.
+ * Shipped as one self-contained ES module (scripts/buildBrowser.ts), in which every module with a
+ * `.browser.ts` twin (src/platform/*, actors/dialers/default.ts) is replaced by the twin.
  *
  * @example
  * import { ThinClient, parseConfig } from 'katzenpost-thin-client/browser';
