@@ -52,6 +52,8 @@ export function browserBuildOptions(overrides: BuildOptions = {}): BuildOptions 
     platform: 'browser',
     target: 'es2022',
     minify: true,
+    // Error classes keep their names (ConfigError, not a minified one): callers check error.name.
+    keepNames: true,
     sourcemap: 'linked',
     legalComments: 'eof',
     metafile: true,
