@@ -23,7 +23,7 @@ export function parseListen(listen: string): ListenTarget {
   }
   if (listen.startsWith('ws://')) {
     // Like kpclientd, the listener answers on every path; a path given here is kept in the address.
-    const m = /^ws:\/\/(?:\[([^\]]+)\]|([^:/?#[\]]+)):(\d{1,5})(\/[^?#]*)?$/.exec(listen);
+    const m = /^ws:\/\/(?:\[([^\]]+)\]|([^:/?#[\]]*)):(\d{1,5})(\/[^?#]*)?$/.exec(listen);
     const port = m ? Number(m[3]) : Number.NaN;
     if (!m || port > 65535) {
       throw new RangeError(
@@ -31,7 +31,7 @@ export function parseListen(listen: string): ListenTarget {
       );
     }
     const path = m[4] === undefined || m[4] === '/' ? '' : m[4];
-    return { kind: 'ws', host: m[1] ?? m[2]!, port, path };
+    return { kind: 'ws', host: m[1] ?? (m[2] || '127.0.0.1'), port, path };
   }
   if (listen.startsWith('unix://')) {
     const rest = listen.slice('unix://'.length);
