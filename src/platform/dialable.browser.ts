@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 
 /** Why a browser cannot make `dial`, or undefined when it can. */
 export function undialable(dial: DialConfig): ConfigError | undefined {
-  if ((dial.type as string) === 'ws') return undefined;
+  if (dial.type === 'ws') return undefined;
   const table = dial.type === 'tcp' ? 'Dial.Tcp' : 'Dial.Unix';
   return new ConfigError(
     `a browser cannot dial [${table}]: use [Dial.Ws] with the address of kpclientd's WebSocket listener`,
