@@ -12,7 +12,7 @@
  * const client = await ThinClient.connect(parseConfig('[Dial.Ws]\nAddress = "ws://127.0.0.1:30000"'));
  */
 export * from './client.js';
-export { type Config, type DialConfig, parseConfig } from './config.js';
+export { type Config, configToToml, type DialConfig, parseConfig } from './config.js';
 export {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -32,6 +32,7 @@ export {
   ReplicaError,
   ThinClientError,
   type ThinClientErrorOptions,
+  TimeoutError,
   TombstoneError,
   VoucherHashMismatchError,
   VoucherSealOpenFailedError,

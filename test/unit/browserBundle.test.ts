@@ -112,6 +112,7 @@ describe('the browser bundle', () => {
     expect(typeof m.ThinClient).toBe('function');
     expect(typeof m.parseConfig).toBe('function');
     expect((m.ConfigError as { name: string }).name).toBe('ConfigError');
+    expect((m.TimeoutError as { name: string }).name).toBe('TimeoutError');
     expect(m.loadConfig).toBeUndefined();
     const config = (m.parseConfig as (t: string) => unknown)('[Dial.Ws]\nAddress = "ws://127.0.0.1:1"');
     expect(config).toEqual({ dial: { type: 'ws', address: 'ws://127.0.0.1:1' } });
