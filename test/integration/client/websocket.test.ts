@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { browserDialer } from '../../../actors/dialers/browser.js';
 import type { ByteStreamHandlers } from '../../../actors/dialers/byteStream.js';
 import { nodeDialer } from '../../../actors/dialers/node.js';
 import type { Config } from '../../../src/config.js';
@@ -224,6 +225,46 @@ describe('the WebSocket dialer', () => {
       opened: 1,
       closes: 1,
     });
+  });
+});
+
+describe('the browser dialer', () => {
+  it('dials through globalThis.WebSocket and refuses unix and TCP targets', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    server.on('connection', (ws) => {
+      ws.send(Buffer.from('hi'), { binary: true });
+      ws.close(1000);
+    });
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    let opened = 0;
+    Object.defineProperty(globalThis, 'WebSocket', {
+      configurable: true,
+      value: class extends WebSocket {
+        constructor(url: string) {
+          super(url);
+          opened++;
+        }
+      },
+    });
+    try {
+      const data: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        browserDialer(
+          { type: 'ws', address: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` },
+          { onOpen: () => {}, onData: (c) => void data.push(...c), onError: reject, onClose: resolve },
+        );
+      });
+      expect({ opened, data: dec.decode(Uint8Array.from(data)) }).toEqual({ opened: 1, data: 'hi' });
+      const handlers = { onOpen() {}, onData() {}, onError() {}, onClose() {} };
+      expect(() => browserDialer({ type: 'tcp', address: '127.0.0.1:1' }, handlers)).toThrow(
+        'a browser can dial only [Dial.Ws] (a ws:// or wss:// URL), not tcp',
+      );
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'WebSocket', saved);
+      else delete (globalThis as { WebSocket?: unknown }).WebSocket;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
