@@ -2,7 +2,6 @@
  * The I/O bodies of machines/copyStream.ts: daemon calls through the thin client, the checkpoint
  * store, the temp channel's random seed and the BLAKE2b-256 cancel key.
  */
-import { randomBytes } from 'node:crypto';
 import { type AnyActorRef, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
   type BuildBatchInput,
@@ -101,7 +100,7 @@ export function copyStreamLogic(client: CopyClient, store: CheckpointStore, opti
         saveCopyJob(store, input.id, input.job),
       ),
       newTempChannel: fromPromise<TempChannel, void>(async () => {
-        const kp = await client.newKeypair(new Uint8Array(randomBytes(32)));
+        const kp = await client.newKeypair(crypto.getRandomValues(new Uint8Array(32)));
         return { tempWriteCap: kp.writeCap, tempIndex: kp.firstMessageIndex };
       }),
       buildBatch: fromPromise<BuildBatchOutput, BuildBatchInput>(({ input }) => buildBatch(client, input)),

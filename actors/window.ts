@@ -2,8 +2,6 @@
  * The I/O side of machines/window.ts: what a box operation does, how admission gaps are drawn, and
  * how a transfer is run as an actor with an AbortSignal and a progress callback.
  */
-import { randomFillSync } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { type AnyActorRef, createActor, fromCallback, type InspectionEvent, type Observer } from 'xstate';
 import { type StartBoxes, type WindowInput, type WindowOutput, windowMachine } from '../machines/window.js';
 import {
@@ -18,6 +16,7 @@ import {
   TombstoneError,
 } from '../src/errors.js';
 import { redactInspection } from '../src/inspector/redact.js';
+import { allowManyListeners } from '../src/platform/signals.js';
 import type { WorkSpawner } from '../src/workSpawner.js';
 import { inspectSubtree } from './inspectSubtree.js';
 
@@ -50,7 +49,7 @@ export function isRetryableBoxError(err: unknown): boolean {
 export function exponentialGapMs(meanMs: number): number {
   if (!(meanMs > 0)) return 0;
   const u32 = new Uint32Array(1);
-  randomFillSync(u32);
+  crypto.getRandomValues(u32);
   const u = (u32[0]! + 0.5) / 2 ** 32;
   return Math.min(-Math.log(u) * meanMs, 20 * meanMs);
 }
@@ -64,7 +63,7 @@ export function boxesLogic(body: BoxBody) {
     // One controller for all: boxes are only ever aborted together, and a controller per box would
     // cost more than the rest of the box's bookkeeping (10,000 may be in flight).
     const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
+    allowManyListeners(controller.signal);
     // A box's attempts never overlap (the next starts after the previous settled), and the machine
     // ignores reports for boxes not in flight, so no per-box bookkeeping is needed here.
     const done = (k: number) => () => {

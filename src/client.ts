@@ -15,6 +15,7 @@ import {
   writeStream as writeStreamWith,
 } from './pigeonhole/streams.js';
 import { findServices, type PkiDocument, type ServiceDescriptor } from './pki/index.js';
+import { undialable } from './platform/dialable.js';
 import {
   cancelResendingCopyCommand,
   cancelResendingEncryptedMessage,
@@ -79,6 +80,8 @@ export class ThinClient extends ClientSession {
     signal?.throwIfAborted();
     const config = typeof configOrPath === 'string' ? await loadConfig(configOrPath) : configOrPath;
     validateConnectOptions(options);
+    const refusal = undialable(config.dial);
+    if (refusal) throw refusal;
     signal?.throwIfAborted();
     const client = new ThinClient(config, options);
     const ready = new Promise<void>((resolve, reject) => {

@@ -4,9 +4,9 @@
  * `[Dial.Unix]` (Address; a leading "@" names a Linux abstract socket) or `[Dial.Ws]` (Address, a
  * ws:// or wss:// URL of kpclientd's WebSocket listener). Any other key is an error.
  */
-import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'smol-toml';
 import { ConfigError } from './errors.js';
+import { readTextFile } from './platform/files.js';
 
 export type TcpNetwork = 'tcp' | 'tcp4' | 'tcp6';
 
@@ -23,7 +23,7 @@ export interface Config {
 export async function loadConfig(path: string): Promise<Config> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (cause) {
     throw new ConfigError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
   }

@@ -16,6 +16,7 @@
  * observer (or `@statelyai/inspect`'s `inspector.inspect`) only ever sees sanitized events.
  */
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import { hex } from '../protocol/queryId.js';
 import { decodeRequest } from '../wire/index.js';
 
 /** Field names whose values never leave unredacted, whatever their type. */
@@ -101,8 +102,7 @@ function sanitizeValue(value: unknown, depth: number, seen: WeakSet<object>): un
 function sanitizeField(key: string, value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (SECRET_KEYS.has(key)) return '[redacted]';
   if (value instanceof Uint8Array) {
-    if (ID_KEYS.has(key))
-      return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+    if (ID_KEYS.has(key)) return hex(value);
     if (FRAME_KEYS.has(key)) return decodedFrame(value, depth, seen) ?? `[${value.byteLength} bytes]`;
   }
   return sanitizeValue(value, depth, seen);
