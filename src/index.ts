@@ -25,7 +25,7 @@ export {
   type TombstoneRangeEnvelopesResult,
   type TombstoneRangeResult,
 } from './client.js';
-export { type Config, type DialConfig, loadConfig, parseConfig } from './config.js';
+export { type Config, configToToml, type DialConfig, loadConfig, parseConfig } from './config.js';
 export {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -45,6 +45,7 @@ export {
   ReplicaError,
   ThinClientError,
   type ThinClientErrorOptions,
+  TimeoutError,
   TombstoneError,
   VoucherHashMismatchError,
   VoucherSealOpenFailedError,
