@@ -82,7 +82,7 @@ export type { ClientStatus, StatusOptions } from './status.js';
  *   calls already waiting; for network calls, while the daemon has no mixnet connection.
  * - ConnectionLostError: the client gave up redialling (`reconnect.maxAttempts`), or `disconnect()`
  *   was called while a local request waited.
- * - An error with code `ERR_TIMEOUT`: a local request had no reply within its deadline
+ * - TimeoutError: a local request had no reply within its deadline
  *   (`requestTimeoutMs`, or the call's `timeoutMs`).
  * - DaemonError, CourierError or PayloadTooLargeError: the daemon answered with that error code.
  *
@@ -256,7 +256,7 @@ export class ThinClient extends ClientSession {
    * @throws PayloadTooLargeError when `payload` exceeds `sphinxGeometry.userForwardPayloadLength`.
    * @throws NotConnectedError unless the daemon session is ready and has a mixnet connection.
    * @throws ConnectionLostError when the daemon loses the session or its mixnet link before the reply.
-   * @throws An error with code `ERR_TIMEOUT` when no reply arrives within `timeoutMs` (default 30 s).
+   * @throws TimeoutError when no reply arrives within `timeoutMs` (default 30 s).
    * @example
    * ```ts
    * const [destNode, destQueue] = client.getService('echo').toDestination();
