@@ -90,9 +90,11 @@ export function windowLogic(body: BoxBody, options: { gap?: (meanMs: number) => 
   });
 }
 
+/** Progress of a windowed stream (`writeStream`, `readStream`), passed to `onProgress`. */
 export interface StreamProgress {
   /** Boxes whose operation completed. */
   boxesDone: number;
+  /** Boxes the transfer moves in all. */
   boxCount: number;
   /** Operations in flight now. */
   inFlight: number;

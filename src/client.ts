@@ -70,10 +70,47 @@ export type { ClientStatus, StatusOptions } from './status.js';
 
 // ---- the client -------------------------------------------------------------------------------
 
+/**
+ * A connection to kpclientd, the Katzenpost client daemon: every request of the thin-client protocol as
+ * a method, plus events, status and lifecycle. It redials on its own after a lost connection, resumes its
+ * daemon session, and replays what a restarted daemon lost.
+ *
+ * Errors: every method rejects only with a ThinClientError subclass, or with the `signal.reason` of an
+ * aborted call. Each method names the errors particular to it; any request may also reject with:
+ * - InvalidArgumentError: an argument is malformed (wrong length, type or range); nothing was sent.
+ * - ClientClosedError: the client is closed, or closes while the call waits.
+ * - NotConnectedError: after `disconnect()`; while redialling with `failFast`, or with `queueLimit`
+ *   calls already waiting; for network calls, while the daemon has no mixnet connection.
+ * - ConnectionLostError: the client gave up redialling (`reconnect.maxAttempts`), or `disconnect()`
+ *   was called while a local request waited.
+ * - TimeoutError: a local request had no reply within its deadline
+ *   (`requestTimeoutMs`, or the call's `timeoutMs`).
+ * - DaemonError, CourierError or PayloadTooLargeError: the daemon answered with that error code.
+ *
+ * @example
+ * ```ts
+ * import { ThinClient, loadConfig } from 'katzenpost-thin-client';
+ *
+ * await using client = await ThinClient.connect(await loadConfig('thinclient.toml'));
+ * const [destNode, destQueue] = client.getService('echo').toDestination();
+ * const reply = await client.blockingSendMessage(new TextEncoder().encode('hello'), destNode, destQueue);
+ * ```
+ */
 export class ThinClient extends ClientSession {
   /**
    * Connects to kpclientd (a Config, or the path of a thinclient.toml) and completes the handshake.
    * Rejects with NotConnectedError when the daemon cannot be reached, or with `signal.reason`.
+   *
+   * @throws ConfigError when `configOrPath` is a path and the file cannot be read or is not a valid
+   * thinclient.toml.
+   * @throws InvalidArgumentError when an option is out of range (e.g. `reconnect.factor` below 1).
+   * @throws NotConnectedError when the dial or handshake fails (after `reconnect.maxAttempts` redials).
+   * @throws ProtocolError when the daemon's handshake carries no geometry.
+   * @example
+   * ```ts
+   * const client = await ThinClient.connect('thinclient.toml', { signal: AbortSignal.timeout(10_000) });
+   * client.on('connectionStatus', (ev) => console.log('mixnet', ev.isConnected));
+   * ```
    */
   static async connect(configOrPath: Config | string, options: ConnectOptions = {}): Promise<ThinClient> {
     const { signal } = options;
@@ -113,7 +150,16 @@ export class ThinClient extends ClientSession {
     return this.daemon.document ? findServices(this.daemon.document, capability) : [];
   }
 
-  /** One service offering `capability`, chosen at random; throws when there is none. */
+  /**
+   * One service offering `capability`, chosen at random; throws when there is none.
+   *
+   * @throws ThinClientError with code `ERR_SERVICE_NOT_FOUND` when no node offers it (or there is no
+   * PKI document yet).
+   * @example
+   * ```ts
+   * const [destNode, destQueue] = client.getService('echo').toDestination();
+   * ```
+   */
   getService(capability: string): ServiceDescriptor {
     const services = this.getServices(capability);
     if (services.length === 0) {
@@ -137,8 +183,26 @@ export class ThinClient extends ClientSession {
     return this.daemon.pigeonhole!;
   }
 
-  /** The signed PKI document (cert.Certificate CBOR) for `epoch` (0n: the current one). */
-  getPkiDocumentRaw(epoch = 0n, options: CallOptions = {}): Promise<{ payload: Uint8Array; epoch: bigint }> {
+  /**
+   * The signed PKI document (cert.Certificate CBOR) for `epoch` (0n: the current one), as the daemon
+   * holds it; check it with `verifyPkiDocument` against keys you trust.
+   *
+   * @throws DaemonError when the daemon has no document for that epoch.
+   * @example
+   * ```ts
+   * const { payload, epoch } = await client.getPkiDocumentRaw();
+   * const document = decodePkiDocument(verifyPkiDocument(payload, trustedKeys));
+   * ```
+   */
+  getPkiDocumentRaw(
+    epoch = 0n,
+    options: CallOptions = {},
+  ): Promise<{
+    /** The signed document: cert.Certificate CBOR, as the authorities signed it. */
+    payload: Uint8Array;
+    /** The epoch the document is for. */
+    epoch: bigint;
+  }> {
     return this.calls.local(() => requests.getPkiDocumentRaw(epoch), options);
   }
 
@@ -151,7 +215,17 @@ export class ThinClient extends ClientSession {
 
   /**
    * Sends `payload` to a service with a SURB: the daemon reports `messageSent`, then (usually)
-   * `messageReply` with the same `surbId`.
+   * `messageReply` with the same `surbId`. Resolves once the request is handed to the daemon.
+   *
+   * @throws InvalidArgumentError when `surbId` is not 16 bytes, `destNode` not 32 bytes or `destQueue` empty.
+   * @throws PayloadTooLargeError when `payload` exceeds `sphinxGeometry.userForwardPayloadLength`.
+   * @throws NotConnectedError unless the daemon session is ready and has a mixnet connection.
+   * @example
+   * ```ts
+   * const surbId = crypto.getRandomValues(new Uint8Array(16));
+   * client.on('messageReply', (ev) => console.log('reply', ev.payload));
+   * await client.sendMessage(surbId, payload, destNode, destQueue);
+   * ```
    */
   async sendMessage(
     surbId: Uint8Array,
@@ -163,7 +237,12 @@ export class ThinClient extends ClientSession {
     await this.calls.send(this.messageBody(surbId, payload, destNode, destQueue), undefined, options);
   }
 
-  /** Sends `payload` to a service without a SURB; nothing comes back. */
+  /**
+   * Sends `payload` to a service without a SURB; nothing comes back.
+   *
+   * @throws PayloadTooLargeError when `payload` exceeds `sphinxGeometry.userForwardPayloadLength`.
+   * @throws NotConnectedError unless the daemon session is ready and has a mixnet connection.
+   */
   async sendMessageWithoutReply(
     payload: Uint8Array,
     destNode: Uint8Array,
@@ -173,7 +252,20 @@ export class ThinClient extends ClientSession {
     await this.calls.send(this.messageBody(null, payload, destNode, destQueue), undefined, options);
   }
 
-  /** Sends `payload` with a private SURB and resolves with the reply payload. */
+  /**
+   * Sends `payload` with a private SURB and resolves with the reply payload (which may carry trailing
+   * padding).
+   *
+   * @throws PayloadTooLargeError when `payload` exceeds `sphinxGeometry.userForwardPayloadLength`.
+   * @throws NotConnectedError unless the daemon session is ready and has a mixnet connection.
+   * @throws ConnectionLostError when the daemon loses the session or its mixnet link before the reply.
+   * @throws TimeoutError when no reply arrives within `timeoutMs` (default 30 s).
+   * @example
+   * ```ts
+   * const [destNode, destQueue] = client.getService('echo').toDestination();
+   * const reply = await client.blockingSendMessage(payload, destNode, destQueue, { timeoutMs: 10_000 });
+   * ```
+   */
   async blockingSendMessage(
     payload: Uint8Array,
     destNode: Uint8Array,
@@ -188,12 +280,34 @@ export class ThinClient extends ClientSession {
 
   // ---- Pigeonhole: local requests ----
 
-  /** Derives a channel from a 32-byte seed (local; no network traffic). */
+  /**
+   * Derives a channel from a 32-byte seed (local; no network traffic): the write cap (keep it secret),
+   * the read cap (share it with readers) and the index of the channel's first box.
+   *
+   * @throws InvalidArgumentError when `seed` is not 32 bytes.
+   * @example
+   * ```ts
+   * const { writeCap, readCap, firstMessageIndex } = await client.newKeypair(
+   *   crypto.getRandomValues(new Uint8Array(32)),
+   * );
+   * ```
+   */
   newKeypair(seed: Uint8Array, options: CallOptions = {}): Promise<KeypairResult> {
     return this.calls.local(() => requests.newKeypair(seed), options);
   }
 
-  /** Encrypts `plaintext` for the box at `messageBoxIndex` (local). An empty plaintext is a tombstone. */
+  /**
+   * Encrypts `plaintext` for the box at `messageBoxIndex` (local). An empty plaintext is a tombstone.
+   * Send the result with `startResendingEncryptedMessage`.
+   *
+   * @throws InvalidArgumentError when `writeCap` or `messageBoxIndex` has the wrong length.
+   * @throws PayloadTooLargeError when `plaintext` exceeds `pigeonholeGeometry.maxPlaintextPayloadLength`.
+   * @example
+   * ```ts
+   * const w = await client.encryptWrite(new TextEncoder().encode('hi'), writeCap, firstMessageIndex);
+   * await client.startResendingEncryptedMessage({ writeCap, messageBoxIndex: firstMessageIndex, ...w });
+   * ```
+   */
   encryptWrite(
     plaintext: Uint8Array,
     writeCap: Uint8Array,
@@ -212,7 +326,17 @@ export class ThinClient extends ClientSession {
     );
   }
 
-  /** Prepares a read of the box at `messageBoxIndex` (local). */
+  /**
+   * Prepares a read of the box at `messageBoxIndex` (local). Send the result with
+   * `startResendingEncryptedMessage`; its `plaintext` is the box's content.
+   *
+   * @throws InvalidArgumentError when `readCap` or `messageBoxIndex` has the wrong length.
+   * @example
+   * ```ts
+   * const r = await client.encryptRead(readCap, index);
+   * const { plaintext } = await client.startResendingEncryptedMessage({ readCap, messageBoxIndex: index, ...r });
+   * ```
+   */
   encryptRead(
     readCap: Uint8Array,
     messageBoxIndex: Uint8Array,
@@ -221,17 +345,31 @@ export class ThinClient extends ClientSession {
     return this.calls.local(() => requests.encryptRead(readCap, messageBoxIndex), options);
   }
 
-  /** The index after `messageBoxIndex` (local). */
+  /**
+   * The index after `messageBoxIndex` (local).
+   *
+   * @throws InvalidArgumentError when `messageBoxIndex` has the wrong length.
+   */
   nextMessageBoxIndex(messageBoxIndex: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
     return this.calls.local(() => requests.nextMessageBoxIndex(messageBoxIndex), options);
   }
 
-  /** The 64-bit counter inside `messageBoxIndex` (local). */
+  /**
+   * The 64-bit counter inside `messageBoxIndex` (local).
+   *
+   * @throws InvalidArgumentError when `messageBoxIndex` has the wrong length.
+   */
   getMessageBoxIndexCounter(messageBoxIndex: Uint8Array, options: CallOptions = {}): Promise<bigint> {
     return this.calls.local(() => requests.getMessageBoxIndexCounter(messageBoxIndex), options);
   }
 
-  /** Packs `payload` into copy-stream elements for one destination channel (local). */
+  /**
+   * Packs `payload` into copy-stream elements for one destination channel (local). Write each element
+   * to a temporary channel, then have a courier copy it with `startResendingCopyCommand`; `copyToChannel`
+   * does all of that.
+   *
+   * @throws InvalidArgumentError when `destWriteCap` or `destStartIndex` has the wrong length.
+   */
   createCourierEnvelopesFromPayload(
     payload: Uint8Array,
     destWriteCap: Uint8Array,
@@ -247,7 +385,12 @@ export class ThinClient extends ClientSession {
     );
   }
 
-  /** Packs payloads for several destination channels into one copy stream (local). */
+  /**
+   * Packs payloads for several destination channels into one copy stream (local). Pass the returned
+   * `buffer` to the next call of the same stream; `isLast` flushes it.
+   *
+   * @throws InvalidArgumentError when a destination's write cap or start index has the wrong length.
+   */
   createCourierEnvelopesFromMultiPayload(
     destinations: DestinationPayload[],
     isStart: boolean,
@@ -261,7 +404,12 @@ export class ThinClient extends ClientSession {
     );
   }
 
-  /** Copy-stream elements that tombstone `maxCount` boxes from `destStartIndex` (local). */
+  /**
+   * Copy-stream elements that tombstone `maxCount` boxes from `destStartIndex` (local).
+   *
+   * @throws InvalidArgumentError when `destWriteCap` or `destStartIndex` has the wrong length, or
+   * `maxCount` is not an integer in [0, 2³²).
+   */
   createCourierEnvelopesFromTombstoneRange(
     destWriteCap: Uint8Array,
     destStartIndex: Uint8Array,
@@ -288,6 +436,16 @@ export class ThinClient extends ClientSession {
   /**
    * Tombstone envelopes for `maxCount` boxes from `startIndex`: one `encryptWrite` of an empty
    * plaintext per box (local). Send each with `startResendingEncryptedMessage({ writeCap, ...e })`.
+   *
+   * @throws InvalidArgumentError when `writeCap` or `startIndex` has the wrong length, or `maxCount` is
+   * not an integer in [0, 2³²).
+   * @example
+   * ```ts
+   * const { envelopes } = await client.tombstoneRange(writeCap, startIndex, 3);
+   * for (const e of envelopes) {
+   *   await client.startResendingEncryptedMessage({ writeCap, messageBoxIndex: e.boxIndex, ...e });
+   * }
+   * ```
    */
   async tombstoneRange(
     writeCap: Uint8Array,
@@ -319,6 +477,16 @@ export class ThinClient extends ClientSession {
    * single-box writes in flight (0 = sized from the PKI document). Resolves with the next index.
    * The transfer runs as a `window:<id>` actor under this client; see src/pigeonhole/README.md for
    * the privacy trade-off of keeping several boxes of one transfer in flight.
+   *
+   * @throws InvalidArgumentError when `writeCap` or `startIndex` has the wrong length, or `window` is
+   * not a non-negative integer.
+   * @throws BoxAlreadyExistsError when a box in the range already holds a different message.
+   * @example
+   * ```ts
+   * const next = await client.writeStream(writeCap, firstMessageIndex, bigPayload, 0, {
+   *   onProgress: (p) => console.log(`${p.boxesDone}/${p.boxCount} boxes`),
+   * });
+   * ```
    */
   writeStream(
     writeCap: Uint8Array,
@@ -333,6 +501,15 @@ export class ThinClient extends ClientSession {
   /**
    * Reads `boxCount` boxes written by writeStream and returns exactly the bytes written, with the
    * index after the last box. The box count is ceil(length / (MaxPlaintextPayloadLength - 4)).
+   * A box not yet written is polled until it appears (or `signal` aborts).
+   *
+   * @throws InvalidArgumentError when `readCap` or `startIndex` has the wrong length, or `boxCount` or
+   * `window` is not a non-negative integer.
+   * @throws TombstoneError when a box of the range was deleted.
+   * @example
+   * ```ts
+   * const { data, nextIndex } = await client.readStream(readCap, firstMessageIndex, boxCount);
+   * ```
    */
   readStream(
     readCap: Uint8Array,
@@ -340,11 +517,19 @@ export class ThinClient extends ClientSession {
     boxCount: number,
     window = 0,
     options: StreamOptions = {},
-  ): Promise<{ data: Uint8Array; nextIndex: Uint8Array }> {
+  ): Promise<{
+    /** The bytes writeStream wrote, exactly. */
+    data: Uint8Array;
+    /** The index after the last box read. */
+    nextIndex: Uint8Array;
+  }> {
     return readStreamWith(this, readCap, startIndex, boxCount, window, options);
   }
 
-  /** Runs a copy stream or window actor under this client's registry (src/workSpawner.ts). */
+  /**
+   * Runs a copy stream or window actor under this client's registry (src/workSpawner.ts).
+   * @internal
+   */
   readonly [SPAWN_WORK] = (request: SpawnRequest): Promise<unknown> =>
     settleOnce<unknown>(
       undefined,
@@ -354,7 +539,17 @@ export class ThinClient extends ClientSession {
 
   // ---- Contact vouchers: local requests ----
 
-  /** Mints a voucher from the joiner's MessageStream write cap (local). Keep `voucherSecretKey` secret. */
+  /**
+   * Mints a voucher from the joiner's MessageStream write cap (local). Keep `voucherSecretKey` secret.
+   *
+   * @throws InvalidArgumentError when `messageWriteCap` has the wrong length or `displayName` is not a
+   * string.
+   * @example
+   * ```ts
+   * const m = await client.voucherMint(messageWriteCap, 'alice');
+   * // publish m.voucherPayload under m.voucherWriteCap; hand m.voucher to the inductor
+   * ```
+   */
   voucherMint(
     messageWriteCap: Uint8Array,
     displayName: string,
@@ -363,7 +558,12 @@ export class ThinClient extends ClientSession {
     return this.calls.local(() => vouchers.voucherMint(messageWriteCap, displayName), options);
   }
 
-  /** Checks a published voucher payload against its voucher and seals `whoReply` to the joiner (local). */
+  /**
+   * Checks a published voucher payload against its voucher and seals `whoReply` to the joiner (local).
+   *
+   * @throws VoucherHashMismatchError when `voucherPayload` does not hash to `voucher`.
+   * @throws VoucherSignatureInvalidError when the payload's signature does not verify.
+   */
   voucherInduct(
     voucher: Uint8Array,
     voucherPayload: Uint8Array,
@@ -373,7 +573,11 @@ export class ThinClient extends ClientSession {
     return this.calls.local(() => vouchers.voucherInduct(voucher, voucherPayload, whoReply), options);
   }
 
-  /** Opens the inductor's sealed reply and mutates the joiner's write cap by its salt (local). */
+  /**
+   * Opens the inductor's sealed reply and mutates the joiner's write cap by its salt (local).
+   *
+   * @throws VoucherSealOpenFailedError when `sealedReply` cannot be opened with `voucherSecretKey`.
+   */
   voucherOpen(
     voucherSecretKey: Uint8Array,
     sealedReply: Uint8Array,
@@ -386,7 +590,11 @@ export class ThinClient extends ClientSession {
     );
   }
 
-  /** The VoucherStream caps of a voucher (local). */
+  /**
+   * The VoucherStream caps of a voucher (local).
+   *
+   * @throws InvalidArgumentError when `voucher` has the wrong length.
+   */
   voucherDeriveStream(voucher: Uint8Array, options: CallOptions = {}): Promise<VoucherStreamResult> {
     return this.calls.local(() => vouchers.voucherDeriveStream(voucher), options);
   }
@@ -397,6 +605,28 @@ export class ThinClient extends ClientSession {
    * Sends a prepared read or write and waits for its outcome (the daemon retransmits until it has
    * one). Survives reconnects; replayed unchanged if the daemon restarted. BoxIDNotFound,
    * BoxAlreadyExists and Tombstone reject with errors for which `isExpectedOutcome` is true.
+   * Aborting `signal` cancels the operation at the daemon, as `cancelResendingEncryptedMessage` would.
+   *
+   * @throws BoxIdNotFoundError when a read finds no box (only with `noRetryOnBoxIdNotFound`; otherwise
+   * the daemon keeps polling until the box appears).
+   * @throws BoxAlreadyExistsError when a write finds the box holding a different message.
+   * @throws TombstoneError when a read finds the box deleted.
+   * @throws OperationCancelledError when it is cancelled.
+   * @throws ReplicaError or CourierError when a replica or the courier rejects the envelope.
+   * @throws NotConnectedError when the daemon has no mixnet connection (now, or when a lost operation
+   * is replayed).
+   * @example
+   * ```ts
+   * const r = await client.encryptRead(readCap, index);
+   * try {
+   *   const { plaintext } = await client.startResendingEncryptedMessage(
+   *     { readCap, messageBoxIndex: index, ...r },
+   *     { signal: AbortSignal.timeout(60_000) },
+   *   );
+   * } catch (err) {
+   *   if (!isExpectedOutcome(err)) throw err;
+   * }
+   * ```
    */
   startResendingEncryptedMessage(
     params: StartResendingParams,
@@ -405,7 +635,11 @@ export class ThinClient extends ClientSession {
     return this.calls.operation(() => startResendingEncryptedMessage(params), options);
   }
 
-  /** Stops the operation with this envelope hash; its caller rejects with OperationCancelledError. */
+  /**
+   * Stops the operation with this envelope hash; its caller rejects with OperationCancelledError.
+   *
+   * @throws InvalidArgumentError when `envelopeHash` is not 32 bytes.
+   */
   cancelResendingEncryptedMessage(envelopeHash: Uint8Array, options: CallOptions = {}): Promise<void> {
     return this.calls.cancel(() => cancelResendingEncryptedMessage(envelopeHash), options);
   }
@@ -413,6 +647,16 @@ export class ThinClient extends ClientSession {
   /**
    * Has a courier execute the copy stream written under `tempWriteCap` (all or nothing) and waits
    * until it reports success. Rejects with CopyCommandFailedError on failure.
+   *
+   * @throws CopyCommandFailedError when the courier could not execute the stream (`replicaErrorCode`
+   * and `failedEnvelopeIndex` say where).
+   * @throws OperationCancelledError when it is cancelled (`cancelResendingCopyCommand` or `signal`).
+   * @throws InvalidArgumentError when `tempWriteCap` has the wrong length, or only one of
+   * `courierIdentityHash` and `courierQueueId` is given.
+   * @example
+   * ```ts
+   * await client.startResendingCopyCommand(tempWriteCap, { signal });
+   * ```
    */
   async startResendingCopyCommand(tempWriteCap: Uint8Array, options: CopyCommandOptions = {}): Promise<void> {
     await this.calls.operation(
@@ -421,7 +665,11 @@ export class ThinClient extends ClientSession {
     );
   }
 
-  /** Stops the copy command whose temporary write cap hashes (BLAKE2b-256) to `writeCapHash`. */
+  /**
+   * Stops the copy command whose temporary write cap hashes (BLAKE2b-256) to `writeCapHash`.
+   *
+   * @throws InvalidArgumentError when `writeCapHash` is not 32 bytes.
+   */
   cancelResendingCopyCommand(writeCapHash: Uint8Array, options: CallOptions = {}): Promise<void> {
     return this.calls.cancel(() => cancelResendingCopyCommand(writeCapHash), options);
   }

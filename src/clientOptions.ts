@@ -15,12 +15,25 @@ export const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = 30_000;
 /** XState's clock interface (setTimeout/clearTimeout), e.g. `new SimulatedClock()`. */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
+/**
+ * Options of `ThinClient.connect`. Every one is optional; bad values throw InvalidArgumentError naming the
+ * option (e.g. `reconnect.factor`) before anything is dialled.
+ *
+ * @example
+ * ```ts
+ * const client = await ThinClient.connect(config, {
+ *   reconnect: { initialDelayMs: 500, maxAttempts: 10 },
+ *   requestTimeoutMs: 30_000,
+ *   logger: console,
+ * });
+ * ```
+ */
 export interface ConnectOptions {
   /** Aborts the first connection attempt. */
   signal?: AbortSignal;
   /** How to redial after the connection is lost. Defaults: 1 s doubling to 60 s, ±20 %, forever. */
   reconnect?: Partial<ReconnectPolicy>;
-  /** An XState inspection observer; it receives sanitized events only (src/inspect.ts). */
+  /** An XState inspection observer; it receives sanitized events only (see `sanitizeInspectionEvent`). */
   inspect?: InspectOption;
   /** Dial plus handshake must complete within this. @default 60000 */
   handshakeTimeoutMs?: number;
@@ -42,20 +55,28 @@ export interface ConnectOptions {
   logger?: Logger;
 }
 
+/** Options every request method of ThinClient accepts. */
 export interface CallOptions {
+  /**
+   * Aborting it cancels the call (at the daemon too, for network operations) and rejects it with
+   * `signal.reason`.
+   */
   signal?: AbortSignal;
   /** Local requests and cancels: this call's deadline in ms (Infinity for none). Default: `requestTimeoutMs`. */
   timeoutMs?: number;
 }
 
+/** Options of `blockingSendMessage`. */
 export interface BlockingSendOptions extends CallOptions {
   /** Gives up (rejecting with a TimeoutError) after this long. @default 30000 */
   timeoutMs?: number;
 }
 
+/** Options of `startResendingCopyCommand`. */
 export interface CopyCommandOptions extends CallOptions {
   /** Pin the courier (32 bytes); used only together with courierQueueId. */
   courierIdentityHash?: Uint8Array;
+  /** Pin the courier's queue ID; used only together with courierIdentityHash. */
   courierQueueId?: Uint8Array;
 }
 

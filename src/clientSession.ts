@@ -130,17 +130,43 @@ export abstract class ClientSession implements AsyncDisposable {
     return this.readStats();
   }
 
-  /** The current status, then every change; ends when the client closes or `signal` aborts. */
+  /**
+   * The current status, then every change; ends when the client closes or `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * for await (const s of client.status({ signal })) console.log(s.link, s.mixnetConnected);
+   * ```
+   */
   status(options: StatusOptions = {}): AsyncIterableIterator<ClientStatus> {
     return this.statusFeed.iterator(options);
   }
 
-  /** A fresh event stream with its own bounded queue; ends on `signal`, on break, or on close. */
+  /**
+   * A fresh event stream with its own bounded queue; ends on `signal`, on break, or on close. A
+   * consumer that falls behind gets a `lagged` event instead of stalling the connection.
+   *
+   * @throws RangeError when `capacity` is not a positive integer.
+   * @example
+   * ```ts
+   * for await (const ev of client.events({ signal })) {
+   *   if (ev.type === 'newPkiDocument') console.log('epoch', ev.document?.epoch);
+   * }
+   * ```
+   */
   events(options: EventsOptions = {}): AsyncIterableIterator<ThinClientEvent | LaggedEvent> {
     return this.hub.iterator(options);
   }
 
-  /** Calls `fn` for each event of `type` ('*' for all); returns the unsubscribe function. */
+  /**
+   * Calls `fn` for each event of `type` ('*' for all); returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const off = client.on('daemonDisconnected', (ev) => console.warn('lost the daemon', ev.error));
+   * off();
+   * ```
+   */
   on<T extends ThinClientEventType>(type: T, fn: (event: EventOfType<T>) => void): () => void;
   on(type: '*', fn: (event: ThinClientEvent) => void): () => void;
   on(type: ThinClientEventType | '*', fn: (event: never) => void): () => void {
@@ -149,7 +175,8 @@ export abstract class ClientSession implements AsyncDisposable {
 
   /**
    * Sends thin_close (the daemon forgets this session and stops its retransmissions), closes the
-   * socket and stops every actor of the tree. Pending calls reject with ClientClosedError.
+   * socket and stops every actor of the tree. Pending calls reject with ClientClosedError. Closing
+   * again (or concurrently) waits for the same close; it never rejects.
    */
   async close(): Promise<void> {
     if (!this.closing) {
@@ -165,6 +192,7 @@ export abstract class ClientSession implements AsyncDisposable {
     return this.closedPromise;
   }
 
+  /** `close()`, for `await using client = await ThinClient.connect(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -172,13 +200,29 @@ export abstract class ClientSession implements AsyncDisposable {
   /**
    * Drops the socket without thin_close: the daemon keeps the session (and its ARQ work) for its
    * grace period. In-flight start_resending_* calls stay pending; `reconnect()` resumes them.
+   * Pending local requests reject with ConnectionLostError; new calls reject with NotConnectedError
+   * until `reconnect()`.
+   *
+   * @throws ClientClosedError when the client is closed.
+   * @example
+   * ```ts
+   * const pending = client.startResendingEncryptedMessage(params);
+   * await client.disconnect();
+   * await client.reconnect(); // same session: `pending` settles as if nothing happened
+   * ```
    */
   async disconnect(): Promise<void> {
     this.ensureOpen();
     this.actorRef.send({ type: 'client.disconnect' });
   }
 
-  /** Dials again after `disconnect()` with the same session token; resolves once ready. */
+  /**
+   * Dials again after `disconnect()` with the same session token; resolves once ready (at once when
+   * already connected).
+   *
+   * @throws ClientClosedError when the client is closed, or closes while dialling.
+   * @throws ConnectionLostError when the client gives up redialling (`reconnect.maxAttempts`).
+   */
   async reconnect(options: CallOptions = {}): Promise<void> {
     this.ensureOpen();
     options.signal?.throwIfAborted();
@@ -188,7 +232,12 @@ export abstract class ClientSession implements AsyncDisposable {
     await ready;
   }
 
-  /** Resolves when the daemon session is (again) ready; rejects if the client closes or gives up. */
+  /**
+   * Resolves when the daemon session is (again) ready; rejects if the client closes or gives up.
+   *
+   * @throws ClientClosedError when the client is (or becomes) closed.
+   * @throws ConnectionLostError when the client gives up redialling.
+   */
   async waitForReady(signal?: AbortSignal): Promise<void> {
     if (this.isDaemonConnected()) return;
     if (this.finished || this.closing) throw new ClientClosedError();

@@ -8,18 +8,49 @@ import { parse, stringify } from 'smol-toml';
 import { ConfigError } from './errors.js';
 import { readTextFile } from './platform/files.js';
 
+/** `[Dial.Tcp] Network`: which IP versions to dial (`tcp`: either). */
 export type TcpNetwork = 'tcp' | 'tcp4' | 'tcp6';
 
+/** Where the daemon listens: the `[Dial]` table of thinclient.toml, one of its three kinds. */
 export type DialConfig =
-  | { readonly type: 'tcp'; readonly address: string; readonly network?: TcpNetwork }
-  | { readonly type: 'unix'; readonly address: string }
-  | { readonly type: 'ws'; readonly address: string };
+  | {
+      /** `[Dial.Tcp]`. */
+      readonly type: 'tcp';
+      /** `host:port` (or `[v6]:port`). */
+      readonly address: string;
+      /** Which IP versions to dial; default `tcp` (either). */
+      readonly network?: TcpNetwork;
+    }
+  | {
+      /** `[Dial.Unix]`. */
+      readonly type: 'unix';
+      /** The socket path; a leading `@` names a Linux abstract socket. */
+      readonly address: string;
+    }
+  | {
+      /** `[Dial.Ws]`. */
+      readonly type: 'ws';
+      /** A `ws://` or `wss://` URL of kpclientd's WebSocket listener. */
+      readonly address: string;
+    };
 
+/** A validated thinclient.toml (`loadConfig`, `parseConfig`), or one built by hand or by the devnet. */
 export interface Config {
+  /** How to reach the daemon. */
   readonly dial: DialConfig;
 }
 
-/** Reads and validates a thinclient.toml file. */
+/**
+ * Reads and validates a thinclient.toml file.
+ *
+ * @throws ConfigError when the file cannot be read, is not TOML, or is not a valid thinclient.toml
+ * (unknown key, missing `[Dial]`, not exactly one of `[Dial.Tcp]`, `[Dial.Unix]`, `[Dial.Ws]`, a bad
+ * address); `key` names the offending key.
+ * @example
+ * ```ts
+ * const client = await ThinClient.connect(await loadConfig('thinclient.toml'));
+ * ```
+ */
 export async function loadConfig(path: string): Promise<Config> {
   let text: string;
   try {
@@ -30,7 +61,17 @@ export async function loadConfig(path: string): Promise<Config> {
   return parseConfig(text, path);
 }
 
-/** Parses thinclient.toml text. `source` only names the file in error messages. */
+/**
+ * Parses thinclient.toml text. `source` only names the file in error messages.
+ *
+ * @throws ConfigError when the text is not TOML or not a valid thinclient.toml; `key` names the
+ * offending key.
+ * @example
+ * ```ts
+ * const config = parseConfig('[Dial]\n[Dial.Tcp]\nAddress = "127.0.0.1:64331"\n');
+ * // { dial: { type: 'tcp', address: '127.0.0.1:64331' } }
+ * ```
+ */
 export function parseConfig(text: string, source = 'thinclient.toml'): Config {
   let doc: Record<string, unknown>;
   try {

@@ -7,15 +7,34 @@
  * `isExpectedOutcome` tells them apart from real failures.
  */
 
+/** What a ThinClientError may carry besides its code and message. */
 export interface ThinClientErrorOptions {
+  /** The error that led to this one (kept as the standard `Error.cause`). */
   cause?: unknown;
+  /** The daemon's error code (thin-client namespace), when the daemon sent one. */
   daemonCode?: number;
+  /** The replica's error code (replica namespace), when the failure came from a storage replica. */
   replicaCode?: number;
 }
 
+/**
+ * The base class of every error this library throws or rejects with.
+ *
+ * @example
+ * try {
+ *   await client.startResendingEncryptedMessage(read);
+ * } catch (err) {
+ *   if (err instanceof BoxIdNotFoundError) return null; // not written yet: try again later
+ *   if (err instanceof ThinClientError) console.error(err.code, err.daemonCode, err.message);
+ *   throw err;
+ * }
+ */
 export class ThinClientError extends Error {
+  /** A stable string to branch on, e.g. `ERR_BOX_ID_NOT_FOUND`; it never changes between versions. */
   readonly code: string;
+  /** The daemon's error code (thin-client namespace), when the daemon sent one; otherwise undefined. */
   readonly daemonCode: number | undefined;
+  /** The replica's error code (replica namespace), when a storage replica sent one; otherwise undefined. */
   readonly replicaCode: number | undefined;
 
   constructor(code: string, message: string, options: ThinClientErrorOptions = {}) {
@@ -25,6 +44,7 @@ export class ThinClientError extends Error {
     this.replicaCode = options.replicaCode;
   }
 
+  /** The class's own name (`BoxIdNotFoundError`, …), also for the subclasses. */
   override get name(): string {
     return this.constructor.name;
   }
@@ -51,6 +71,7 @@ function errorWithDefaults(
 
 /** A caller's argument is malformed (wrong length, wrong type); nothing was sent. */
 export class InvalidArgumentError extends ThinClientError {
+  /** The argument (or option path, e.g. `reconnect.factor`) that was rejected; it also starts the message. */
   readonly field: string;
   constructor(field: string, message: string) {
     super('ERR_INVALID_ARGUMENT', `${field}: ${message}`);
@@ -60,6 +81,7 @@ export class InvalidArgumentError extends ThinClientError {
 
 /** thinclient.toml (or a config object) is unusable. */
 export class ConfigError extends ThinClientError {
+  /** The offending TOML key or config property (e.g. `Dial.Tcp.Address`), when one is to blame. */
   readonly key: string | undefined;
   constructor(message: string, options: ThinClientErrorOptions & { key?: string } = {}) {
     super('ERR_CONFIG', message, options);

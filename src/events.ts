@@ -12,6 +12,7 @@ import type { DecodedResponse } from './wire/index.js';
 
 /** The daemon's link to the mixnet changed (also sent once per handshake). */
 export interface ConnectionStatusEvent {
+  /** Discriminant of the event union. */
   readonly type: 'connectionStatus';
   /** The daemon ⇄ mixnet gateway link (not the local socket). */
   readonly isConnected: boolean;
@@ -21,6 +22,7 @@ export interface ConnectionStatusEvent {
 
 /** The daemon has a new (already verified, signatures stripped) PKI document. */
 export interface NewPkiDocumentEvent {
+  /** Discriminant of the event union. */
   readonly type: 'newPkiDocument';
   /** The decoded document, or null when the daemon sent none or it did not decode. */
   readonly document: PkiDocument | null;
@@ -30,8 +32,11 @@ export interface NewPkiDocumentEvent {
 
 /** A `sendMessage` with a SURB left the daemon (or failed to). */
 export interface MessageSentEvent {
+  /** Discriminant of the event union. */
   readonly type: 'messageSent';
+  /** The message ID the `sendMessage` call chose (16 bytes), as the daemon echoes it. */
   readonly messageId: Uint8Array | null;
+  /** The SURB ID of the expected reply (16 bytes); null for a send without reply. */
   readonly surbId: Uint8Array | null;
   /** When the packet was sent (whole seconds, as the daemon reports it). */
   readonly sentAt: Date;
@@ -43,28 +48,37 @@ export interface MessageSentEvent {
 
 /** A SURB reply arrived. */
 export interface MessageReplyEvent {
+  /** Discriminant of the event union. */
   readonly type: 'messageReply';
+  /** The message ID of the request this answers (16 bytes). */
   readonly messageId: Uint8Array | null;
+  /** The SURB ID the reply came back on (16 bytes); match it against the one you sent. */
   readonly surbId: Uint8Array | null;
   /** The decrypted reply; may carry trailing padding. */
   readonly payload: Uint8Array;
+  /** Which of the daemon's reply slots held the reply, when the daemon says. */
   readonly replyIndex?: number;
+  /** The daemon's error code for this reply: 0 on success. */
   readonly errorCode: number;
 }
 
 /** Defined by the protocol, never produced by current daemons. */
 export interface MessageIdGarbageCollectedEvent {
+  /** Discriminant of the event union. */
   readonly type: 'messageIdGarbageCollected';
+  /** The message ID the daemon forgot. */
   readonly messageId: Uint8Array | null;
 }
 
 /** The daemon announced it is shutting down; a graceful `daemonDisconnected` follows. */
 export interface ShutdownEvent {
+  /** Discriminant of the event union. */
   readonly type: 'shutdown';
 }
 
 /** The socket to the daemon went away. The client redials on its own. */
 export interface DaemonDisconnectedEvent {
+  /** Discriminant of the event union. */
   readonly type: 'daemonDisconnected';
   /** True when a `shutdown_event` preceded the close. */
   readonly isGraceful: boolean;
@@ -74,7 +88,9 @@ export interface DaemonDisconnectedEvent {
 
 /** A handshake with the daemon completed (the first one, or after a redial). */
 export interface DaemonConnectedEvent {
+  /** Discriminant of the event union. */
   readonly type: 'daemonConnected';
+  /** The daemon process's instance token (16 bytes); a new one means the daemon restarted. */
   readonly instanceToken: Uint8Array | null;
   /** The daemon recognised our session token and kept our session. */
   readonly resumed: boolean;
@@ -84,22 +100,40 @@ export interface DaemonConnectedEvent {
 
 /** The daemon sent a frame this client cannot read; the connection is dropped and redialled. */
 export interface ProtocolErrorEvent {
+  /** Discriminant of the event union. */
   readonly type: 'protocolError';
+  /** What was wrong with the frame. */
   readonly error: ProtocolError;
 }
 
 /** A message with no key this client knows, as decoded. */
 export interface UnknownEvent {
+  /** Discriminant of the event union. */
   readonly type: 'unknown';
+  /** The decoded CBOR message, unchanged. */
   readonly raw: unknown;
 }
 
 /** This `events()` iterator fell behind; `dropped` older events were discarded. */
 export interface LaggedEvent {
+  /** Discriminant of the event union. */
   readonly type: 'lagged';
+  /** How many events were discarded since the last one this iterator delivered. */
   readonly dropped: number;
 }
 
+/**
+ * Everything `client.events()` and `client.on()` deliver: a union discriminated on `type`. `events()`
+ * iterators also yield a `LaggedEvent` when they fall behind.
+ *
+ * @example
+ * ```ts
+ * for await (const ev of client.events({ signal })) {
+ *   if (ev.type === 'connectionStatus') console.log('mixnet', ev.isConnected ? 'up' : 'down');
+ *   else if (ev.type === 'messageReply') console.log('reply on', ev.surbId, ev.payload);
+ * }
+ * ```
+ */
 export type ThinClientEvent =
   | ConnectionStatusEvent
   | NewPkiDocumentEvent
@@ -112,9 +146,20 @@ export type ThinClientEvent =
   | ProtocolErrorEvent
   | UnknownEvent;
 
+/** The `type` of any ThinClientEvent: the names `client.on(type, …)` accepts. */
 export type ThinClientEventType = ThinClientEvent['type'];
-export type EventOfType<T extends ThinClientEventType> = Extract<ThinClientEvent, { type: T }>;
+/**
+ * The member of ThinClientEvent whose `type` is `T`, e.g. `EventOfType<'messageReply'>` is MessageReplyEvent.
+ */
+export type EventOfType<T extends ThinClientEventType> = Extract<
+  ThinClientEvent,
+  {
+    /** The event type to pick. */
+    type: T;
+  }
+>;
 
+/** Options of `client.events()`. */
 export interface EventsOptions {
   /** Ends the iteration (without throwing) when aborted. */
   signal?: AbortSignal;
@@ -196,20 +241,33 @@ export class EventQueue implements AsyncIterableIterator<ThinClientEvent | Lagge
 
 /** The daemon's Sphinx geometry (connection_status_event.sphinx_geometry), camelCased. */
 export interface SphinxGeometry {
+  /** Length of a whole Sphinx packet in bytes. */
   readonly packetLength: number;
+  /** Number of hops a packet's route has. */
   readonly nrHops: number;
+  /** Length of the Sphinx header in bytes. */
   readonly headerLength: number;
+  /** Length of the routing information in the header, in bytes. */
   readonly routingInfoLength: number;
+  /** Length of one hop's routing information, in bytes. */
   readonly perHopRoutingInfoLength: number;
+  /** Length of a SURB (single-use reply block) in bytes. */
   readonly surbLength: number;
+  /** Length of the plaintext header in bytes. */
   readonly sphinxPlaintextHeaderLength: number;
+  /** Length of the payload's authentication tag, in bytes. */
   readonly payloadTagLength: number;
+  /** Length of the forward payload (with its framing), in bytes. */
   readonly forwardPayloadLength: number;
   /** The largest `sendMessage` payload. */
   readonly userForwardPayloadLength: number;
+  /** Length of the next-node routing command, in bytes. */
   readonly nextNodeHopLength: number;
+  /** Length of the SPRP key material, in bytes. */
   readonly sprpKeyMaterialLength: number;
+  /** Name of the NIKE scheme (empty when the mixnet uses a KEM instead). */
   readonly nikeName: string;
+  /** Name of the KEM scheme (empty when the mixnet uses a NIKE instead). */
   readonly kemName: string;
 }
 
@@ -217,11 +275,17 @@ export interface SphinxGeometry {
 export interface PigeonholeGeometry {
   /** The largest `encryptWrite` plaintext (one box). */
   readonly maxPlaintextPayloadLength: number;
+  /** Length of a courier query that reads a box, in bytes. */
   readonly courierQueryReadLength: number;
+  /** Length of a courier query that writes a box, in bytes. */
   readonly courierQueryWriteLength: number;
+  /** Length of the courier's reply to a read, in bytes. */
   readonly courierQueryReplyReadLength: number;
+  /** Length of the courier's reply to a write, in bytes. */
   readonly courierQueryReplyWriteLength: number;
+  /** Name of the NIKE scheme of the envelopes (e.g. `CTIDH1024-X25519`). */
   readonly nikeName: string;
+  /** Name of the signature scheme of the boxes (e.g. `Ed25519`). */
   readonly signatureSchemeName: string;
 }
 

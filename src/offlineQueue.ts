@@ -11,8 +11,11 @@ import { randomBytes } from 'node:crypto';
 import type { StartResendingParams, StartResendingResult, ThinClient } from './client.js';
 import { ClientClosedError, ConnectionLostError, NotConnectedError } from './errors.js';
 
+/** One envelope waiting in an OfflineQueue. */
 export interface QueuedEnvelope {
+  /** The queue's id for it (32 hex characters), as `enqueue` returned it. */
   readonly id: string;
+  /** What `startResendingEncryptedMessage` will be called with. */
   readonly params: StartResendingParams;
   /** Milliseconds since the epoch. */
   readonly queuedAt: number;
@@ -22,10 +25,16 @@ export interface QueuedEnvelope {
 export interface OfflineQueueStorage {
   /** Every stored envelope, oldest first. */
   load(): QueuedEnvelope[] | Promise<QueuedEnvelope[]>;
+  /** Stores `item` (durably, for a durable storage) under `item.id`, replacing one with that id. */
   put(item: QueuedEnvelope): void | Promise<void>;
+  /** Removes the envelope with this id; removing an absent one is not an error. */
   delete(id: string): void | Promise<void>;
 }
 
+/**
+ * The default OfflineQueueStorage: in memory, so the queue does not survive the process (use
+ * SqliteOfflineStorage from `katzenpost-thin-client/sqlite` for that).
+ */
 export class MemoryOfflineStorage implements OfflineQueueStorage {
   private readonly items = new Map<string, QueuedEnvelope>();
   load(): QueuedEnvelope[] {
@@ -39,8 +48,24 @@ export class MemoryOfflineStorage implements OfflineQueueStorage {
   }
 }
 
-export type SendOutcome = { ok: true; result: StartResendingResult } | { ok: false; error: unknown };
+/**
+ * How an envelope left the queue: sent (with the operation's result), or failed for good (with the error).
+ */
+export type SendOutcome =
+  | {
+      /** Sent. */
+      ok: true;
+      /** The operation's result. */
+      result: StartResendingResult;
+    }
+  | {
+      /** Failed for good. */
+      ok: false;
+      /** Why (usually a ThinClientError). */
+      error: unknown;
+    };
 
+/** Options of the OfflineQueue constructor. */
 export interface OfflineQueueOptions {
   /** @default a MemoryOfflineStorage */
   storage?: OfflineQueueStorage;
@@ -50,13 +75,17 @@ export interface OfflineQueueOptions {
   autoFlush?: boolean;
 }
 
+/** What one `flush()` did. */
 export interface FlushReport {
+  /** Envelopes sent and confirmed. */
   sent: number;
+  /** Envelopes that failed for good (and left the queue; `onSettled` saw the error). */
   failed: number;
   /** Still queued (the connection went away mid-flush). */
   remaining: number;
 }
 
+/** The part of ThinClient an OfflineQueue uses. */
 type QueueClient = Pick<ThinClient, 'isConnected' | 'on' | 'startResendingEncryptedMessage'>;
 
 /** Failures that say "not now" rather than "never": the envelope stays queued. */
@@ -68,6 +97,18 @@ function isRetryable(error: unknown): boolean {
   );
 }
 
+/**
+ * Envelopes prepared offline, sent in order once the daemon reports a mixnet connection. A failure that says
+ * "not now" (NotConnectedError, ConnectionLostError, ClientClosedError) keeps the envelope queued; any other
+ * failure removes it and is reported to `onSettled`.
+ *
+ * @example
+ * ```ts
+ * const queue = new OfflineQueue(client, { onSettled: (item, outcome) => console.log(item.id, outcome.ok) });
+ * const w = await client.encryptWrite(plaintext, writeCap, index); // local: works offline
+ * await queue.enqueue({ writeCap, ...w });
+ * ```
+ */
 export class OfflineQueue {
   private readonly storage: OfflineQueueStorage;
   private readonly unsubscribe: Array<() => void> = [];

@@ -8,14 +8,19 @@
 
 /** An opaque timer handle. */
 export interface TimerHandle {
+  /** The timer's number on its clock. */
   readonly id: number;
 }
 
+/**
+ * The clock a devnet schedules every delay on: RealClock (the wall clock) or VirtualClock (stepped by tests).
+ */
 export interface Clock {
   /** Milliseconds on this clock (not necessarily Unix time). */
   now(): number;
   /** Runs `fn` after `ms` milliseconds of this clock. */
   setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Cancels a timer; a handle already fired, cleared, null or undefined is ignored. */
   clearTimer(handle: TimerHandle | null | undefined): void;
 }
 

@@ -129,9 +129,13 @@ export interface DevnetOptions {
   log?: (line: string) => void;
 }
 
+/** One directory authority of the devnet: its entry in the trust root for `verifyPkiDocument`. */
 export interface DevnetAuthority {
+  /** The authority's name. */
   name: string;
+  /** Its signature scheme (`Falcon-padded-512-Ed25519` or `Ed25519`). */
   scheme: string;
+  /** Its identity public key. */
   publicKey: Uint8Array;
 }
 
@@ -143,9 +147,17 @@ export interface Devnet {
   readonly address: string;
   /** The trust root for `verifyPkiDocument`. */
   readonly authorities: readonly DevnetAuthority[];
+  /** The timing profile it runs (`instant` or `docker`). */
   readonly profile: DevnetProfile;
+  /** The clock every delay is scheduled on. */
   readonly clock: Clock;
-  readonly geometry: { sphinx: SphinxGeometry; pigeonhole: PigeonholeGeometry };
+  /** The Sphinx and Pigeonhole geometries the daemon reports to clients. */
+  readonly geometry: {
+    /** As `ThinClient.sphinxGeometry`. */
+    sphinx: SphinxGeometry;
+    /** As `ThinClient.pigeonholeGeometry`. */
+    pigeonhole: PigeonholeGeometry;
+  };
   /** The current daemon instance token (changes on restartDaemon). */
   instanceToken(): Uint8Array;
   /** The current Katzenpost epoch. */
@@ -178,8 +190,11 @@ export interface Devnet {
    * client; while disconnected, local requests work and mixnet requests wait in their queues.
    */
   setMixnetConnected(connected: boolean): void;
+  /** Whether the daemon reports a mixnet connection now. */
   isMixnetConnected(): boolean;
+  /** Changes the probability that a mixnet leg is lost, in [0, 1). */
   setLossProbability(p: number): void;
+  /** Changes the delay before the second shard receives a replicated write (simulated ms). */
   setReplicationLagMs(ms: number): void;
   /** Counters of the simulated network, and of the sockets (`connections`). */
   stats(): NetworkStats & { sessions: number; arqsInFlight: number; connections: ConnectionStats };
@@ -200,6 +215,23 @@ export interface Devnet {
 
 const DEFAULT_LISTEN = 'tcp://127.0.0.1:0';
 
+/**
+ * Starts a devnet: a kpclientd-compatible daemon listening on a real socket, backed by an in-process
+ * simulated Pigeonhole network. Resolves once it listens.
+ *
+ * @throws RangeError when `replicaCount` is not an integer in [2, 255], `serviceNodeCount` is below 1, or
+ * `listen` is not a usable address.
+ * @throws Error (Node's listen error, e.g. EADDRINUSE) when the address cannot be bound.
+ * @example
+ * ```ts
+ * import { ThinClient } from 'katzenpost-thin-client';
+ * import { startDevnet } from 'katzenpost-thin-client/devnet';
+ *
+ * await using net = await startDevnet({ profile: 'instant', seed: 'demo' });
+ * await using client = await ThinClient.connect(net.thinClientConfig);
+ * await net.restartDaemon(); // the client resumes on its own
+ * ```
+ */
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const profile: DevnetProfile = options.profile ?? 'instant';
   const timeWarp = options.timeWarp ?? 1;

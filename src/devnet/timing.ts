@@ -50,6 +50,7 @@ export interface TimingProfile {
   copyDedupTtlMs: number;
   /** Courier copy retry backoff: base doubling up to max (0.5 s → 10 s). */
   copyBackoffBaseMs: number;
+  /** The cap of that backoff. */
   copyBackoffMaxMs: number;
   /**
    * How long a session outlives a dropped socket (kpclientd's default 10 min; the docker testnet configures
@@ -61,6 +62,7 @@ export interface TimingProfile {
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
+/** The delays of each timing profile, in simulated ms (before `timeWarp`). */
 export const PROFILES: Record<DevnetProfile, TimingProfile> = {
   docker: {
     epochMs: 2 * MINUTE,

@@ -15,28 +15,36 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { actorKind, arqKind, asFrame, isTombstoneWrite, type NodeKind, STRUCTURAL_KINDS } from './kinds.js';
 
+/** Where a node's life is: running, or how it ended. */
 export type Phase = 'active' | 'done' | 'failed' | 'cancelled';
 
+/** One change of state of a node. */
 export interface LifecycleStep {
   /** Milliseconds since the epoch. */
   t: number;
+  /** The state it entered (e.g. `sending`, `waiting.reply`). */
   state: string;
   /** The event that led here. */
   event?: string;
 }
 
+/** One node of the client's tree (an actor, a local request or a send) with its lifecycle. */
 export interface NodeRecord {
   /** The system id (`op:…`, `copy:…`), or `req:<query id>` / `send:<surb id>` for registry work. */
   id: string;
   /** The id of the record it sits under in the tree; none for the client. */
   parent?: string;
+  /** What sort of node it is. */
   kind: NodeKind;
   /** What to call it: the request name for a local request, else the id. */
   label: string;
+  /** Running, or how it ended. */
   phase: Phase;
+  /** Its current (or last) state. */
   state: string;
   /** How it ended, in words (`done`, `BoxIDNotFound (code 1)`, `timed out`…). */
   outcome?: string;
+  /** Its changes of state, oldest first (bounded by `stepLimit`). */
   steps: LifecycleStep[];
   /** Steps left out to stay within `stepLimit`. */
   stepsDropped: number;
@@ -44,28 +52,48 @@ export interface NodeRecord {
   transmissions: number;
   /** Times it was sent again because a restarted daemon had lost it. */
   replays: number;
+  /** When it began, in milliseconds since the epoch. */
   started: number;
+  /** When it last changed, in milliseconds since the epoch. */
   updated: number;
 }
 
-export type RecordChange = { type: 'record'; record: NodeRecord } | { type: 'drop'; id: string };
+/** A change `subscribe` listeners see: a record added or updated, or one dropped to stay within `limit`. */
+export type RecordChange =
+  | {
+      /** A record was added or updated. */
+      type: 'record';
+      /** The record as it is now. */
+      record: NodeRecord;
+    }
+  | {
+      /** A record was dropped. */
+      type: 'drop';
+      /** The dropped record's id. */
+      id: string;
+    };
 
+/** Options of `createInspectionRecords`. */
 export interface RecordsOptions {
   /** Operation records kept, at most. @default 500 */
   limit?: number;
   /** Steps kept per record, at most. @default 200 */
   stepLimit?: number;
+  /** The clock, in milliseconds since the epoch (default `Date.now`). */
   now?: () => number;
 }
 
+/** The records of one client's tree, fed by its inspection events. */
 export interface InspectionRecords {
   /** Pass inspection events here (sanitized). */
   readonly inspect: (event: InspectionEvent) => void;
   /** Every record, oldest first. */
   records(): NodeRecord[];
+  /** The record with this id, if kept. */
   get(id: string): NodeRecord | undefined;
   /** Called on every change; returns the unsubscribe. */
   subscribe(listener: (change: RecordChange) => void): () => void;
+  /** Operation records kept, at most (`RecordsOptions.limit`). */
   readonly limit: number;
   /** Stops the deadline timers of local requests. */
   dispose(): void;
@@ -101,6 +129,17 @@ const refId = (ref: AnyActorRef | undefined): string | undefined =>
 
 const parentOf = (ref: AnyActorRef): AnyActorRef | undefined => (ref as { _parent?: AnyActorRef })._parent;
 
+/**
+ * Records of every node of a client's tree, with their lifecycles, from its (sanitized) inspection events:
+ * what the inspector server shows.
+ *
+ * @example
+ * ```ts
+ * const records = createInspectionRecords();
+ * const client = await ThinClient.connect(config, { inspect: records.inspect });
+ * records.subscribe((change) => console.log(change.type));
+ * ```
+ */
 export function createInspectionRecords(options: RecordsOptions = {}): InspectionRecords {
   const limit = options.limit ?? 500;
   const stepLimit = options.stepLimit ?? 200;

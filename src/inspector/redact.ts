@@ -179,6 +179,7 @@ export function sanitizeInspectionEvent(event: InspectionEvent): InspectionEvent
   return out as unknown as InspectionEvent;
 }
 
+/** An XState inspection observer, as `ConnectOptions.inspect` takes it: an observer object or a function. */
 export type InspectOption = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
 /** Wraps an inspection observer so it sees only sanitized events and can never break the client. */

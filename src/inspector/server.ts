@@ -21,6 +21,7 @@ import { sanitizeInspectionEvent } from './redact.js';
 import { type TraceRow, traceRow } from './trace.js';
 import { buildTree } from './tree.js';
 
+/** Options of `startInspectorServer`. */
 export interface InspectorServerOptions {
   /** @default '127.0.0.1' (never expose traces beyond loopback by accident) */
   host?: string;
@@ -32,6 +33,7 @@ export interface InspectorServerOptions {
   operations?: number;
 }
 
+/** A running inspector server (`startInspectorServer`). */
 export interface InspectorServer {
   /** Where the page is served. */
   readonly url: string;
@@ -45,11 +47,24 @@ export interface InspectorServer {
   close(): Promise<void>;
   /** Resolves once the server has stopped, whoever stopped it. */
   closed(): Promise<void>;
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 const RECORDED = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
 
+/**
+ * Serves a live page of the client's actor tree (each operation with its lifecycle) and its trace, on
+ * loopback by default.
+ *
+ * @throws Error (Node's `listen` error, e.g. EADDRINUSE) when the port cannot be bound.
+ * @example
+ * ```ts
+ * await using inspector = await startInspectorServer();
+ * const client = await ThinClient.connect(config, { inspect: inspector.inspect });
+ * console.log('open', inspector.url);
+ * ```
+ */
 export async function startInspectorServer(options: InspectorServerOptions = {}): Promise<InspectorServer> {
   const limit = options.history ?? 2000;
   const history: TraceRow[] = [];

@@ -9,15 +9,25 @@ import { sanitize, sanitizeInspectionEvent } from './redact.js';
 
 /** One line of a JSONL trace. */
 export interface TraceRow {
+  /** When, in milliseconds since the epoch. */
   t: number;
+  /** The inspection event type (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`, …). */
   type: string;
+  /** The id of the actor it concerns. */
   actor: string;
+  /** That actor's system id, when it has one (`client`, `registry`, `op:…`). */
   systemId?: string;
+  /** The id of the actor that sent the event. */
   source?: string;
+  /** The type of the event, for event and snapshot rows. */
   event?: string;
+  /** The event's other fields, sanitized. */
   detail?: unknown;
+  /** The snapshot's state value, sanitized. */
   value?: unknown;
+  /** The snapshot's status (`active`, `done`, `error`, `stopped`). */
   status?: string;
+  /** The action's type, for action rows. */
   action?: string;
 }
 
@@ -45,6 +55,7 @@ export function traceRow(event: InspectionEvent, now = Date.now()): TraceRow {
   return row;
 }
 
+/** Options of `createTraceRecorder` and `createFileTraceRecorder`. */
 export interface TraceRecorderOptions {
   /** Which inspection event types to record. @default ['@xstate.actor', '@xstate.event', '@xstate.snapshot'] */
   types?: readonly string[];
@@ -72,7 +83,12 @@ export function createTraceRecorder(
 export function createFileTraceRecorder(
   path: string,
   options: TraceRecorderOptions = {},
-): { inspect: (event: InspectionEvent) => void; close: () => Promise<void> } {
+): {
+  /** Pass as `ThinClient.connect(config, { inspect })`. */
+  inspect: (event: InspectionEvent) => void;
+  /** Flushes and closes the file. */
+  close: () => Promise<void>;
+} {
   const stream = createWriteStream(path, { flags: 'a' });
   stream.on('error', () => {});
   return {

@@ -6,13 +6,17 @@
 import { type NodeKind, STRUCTURAL_KINDS } from './kinds.js';
 import type { NodeRecord, Phase } from './records.js';
 
+/** One node of `buildTree`'s tree. */
 export interface TreeNode {
+  /** The node's record. */
   record: NodeRecord;
   /** 1 for the client (aria-level counts from 1). */
   level: number;
+  /** The records under it, oldest first. */
   children: TreeNode[];
 }
 
+/** Which operations `buildTree` keeps. */
 export interface TreeFilter {
   /** Only these kinds of operation (all when empty or absent). */
   kinds?: readonly NodeKind[];

@@ -5,36 +5,69 @@ import { InvalidArgumentError, ThinClientError } from '../errors.js';
 // ---------------------------------------------------------------------------------------------------------
 // What the channels need from a ThinClient (src/client.ts), by the names of API.md.
 
+/** What `encryptWrite`/`encryptRead` return, as a channel uses it (ThinClient's EncryptResult). */
 export interface EncryptedEnvelope {
+  /** The encrypted courier query. */
   messageCiphertext: Uint8Array;
+  /** What the daemon needs to decrypt the reply. */
   envelopeDescriptor: Uint8Array;
+  /** The envelope's hash (32 bytes), which identifies the operation. */
   envelopeHash: Uint8Array;
+  /** The index of the box after this one. */
   nextMessageBoxIndex: Uint8Array;
 }
 
+/** What a channel passes to `startResendingEncryptedMessage` (ThinClient's StartResendingParams). */
 export interface ResendRequest {
+  /** Set for a read (136 bytes). */
   readCap?: Uint8Array;
+  /** Set for a write (168 bytes). */
   writeCap?: Uint8Array;
+  /** The index of the box being read (104 bytes). */
   messageBoxIndex?: Uint8Array;
+  /** From the EncryptedEnvelope. */
   envelopeDescriptor: Uint8Array;
+  /** From the EncryptedEnvelope. */
   messageCiphertext: Uint8Array;
+  /** From the EncryptedEnvelope. */
   envelopeHash: Uint8Array;
+  /** Reads: answer BoxIDNotFound at once instead of retrying. */
   noRetryOnBoxIdNotFound?: boolean;
+  /** Writes: report BoxAlreadyExists instead of treating it as success. */
   noIdempotentBoxAlreadyExists?: boolean;
 }
 
 /** The slice of ThinClient a channel uses. A ThinClient is one. */
 export interface ChannelClient {
-  readonly pigeonholeGeometry: { readonly maxPlaintextPayloadLength: number } | null | undefined;
-  newKeypair(
-    seed: Uint8Array,
-  ): Promise<{ writeCap: Uint8Array; readCap: Uint8Array; firstMessageIndex: Uint8Array }>;
+  /** As ThinClient.pigeonholeGeometry; null or undefined before the first connection. */
+  readonly pigeonholeGeometry:
+    | {
+        /** The largest plaintext one box holds. */
+        readonly maxPlaintextPayloadLength: number;
+      }
+    | null
+    | undefined;
+  /** As ThinClient.newKeypair. */
+  newKeypair(seed: Uint8Array): Promise<{
+    /** The channel's write cap (168 bytes). */
+    writeCap: Uint8Array;
+    /** The channel's read cap (136 bytes). */
+    readCap: Uint8Array;
+    /** The index of the channel's first box (104 bytes). */
+    firstMessageIndex: Uint8Array;
+  }>;
+  /** As ThinClient.encryptWrite. */
   encryptWrite(plaintext: Uint8Array, writeCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
+  /** As ThinClient.encryptRead. */
   encryptRead(readCap: Uint8Array, index: Uint8Array): Promise<EncryptedEnvelope>;
+  /** As ThinClient.startResendingEncryptedMessage. */
   startResendingEncryptedMessage(
     request: ResendRequest,
     options?: { signal?: AbortSignal },
-  ): Promise<{ plaintext: Uint8Array }>;
+  ): Promise<{
+    /** The box's content for a read; empty for a write. */
+    plaintext: Uint8Array;
+  }>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -42,7 +75,9 @@ export interface ChannelClient {
 
 /** Another live process (or another object in this one) has the channel open. */
 export class ChannelBusyError extends ThinClientError {
+  /** The channel's name. */
   readonly channel: string;
+  /** Who holds its lease (as recorded in the store). */
   readonly owner: string;
   constructor(channel: string, owner: string) {
     super('ERR_CHANNEL_BUSY', `channel "${channel}" is open elsewhere (owner ${owner})`);
@@ -53,6 +88,7 @@ export class ChannelBusyError extends ThinClientError {
 
 /** No channel of that name (and kind) in the store, or one exists already where a new one was asked for. */
 export class ChannelNotFoundError extends ThinClientError {
+  /** The name that was asked for. */
   readonly channel: string;
   constructor(kind: 'write' | 'read', channel: string) {
     super('ERR_CHANNEL_NOT_FOUND', `no ${kind} channel named "${channel}"`);
@@ -60,7 +96,9 @@ export class ChannelNotFoundError extends ThinClientError {
   }
 }
 
+/** A channel of that name (and kind) exists already where a new one was asked for. */
 export class ChannelExistsError extends ThinClientError {
+  /** The name that was asked for. */
   readonly channel: string;
   constructor(kind: 'write' | 'read', channel: string) {
     super('ERR_CHANNEL_EXISTS', `a ${kind} channel named "${channel}" already exists`);
@@ -73,7 +111,9 @@ export class ChannelExistsError extends ThinClientError {
 
 /** What a reader needs: the read cap and the index to start reading at. */
 export interface ChannelShare {
+  /** The channel's read cap (136 bytes). */
   readCap: Uint8Array;
+  /** The index of the first box to read (104 bytes). */
   firstIndex: Uint8Array;
 }
 
@@ -119,6 +159,7 @@ export function decodeBase64url(text: string, field: string): Uint8Array {
 // ---------------------------------------------------------------------------------------------------------
 // Options and results
 
+/** Progress of one message's boxes, passed to `onProgress`. */
 export interface TransferProgress {
   /** Boxes of this message confirmed (written) or read so far. */
   boxesDone: number;
@@ -143,6 +184,7 @@ export interface WriteChannelTestHooks {
   afterMessageConfirmed?(info: { seq: number }): void;
 }
 
+/** Options of `WriteChannel.open` and `WriteChannel.create`. */
 export interface WriteChannelOptions {
   /**
    * Use the ReturnBoxExists write (`noIdempotentBoxAlreadyExists: true`), which waits for the replica and
@@ -151,21 +193,27 @@ export interface WriteChannelOptions {
   confirmWrites?: boolean;
   /** Take over the lease even if its holder looks alive. */
   takeOverLease?: boolean;
+  /** For crash tests only. */
   testHooks?: WriteChannelTestHooks;
 }
 
+/** Options of `WriteChannel.create`. */
 export interface CreateWriteChannelOptions extends WriteChannelOptions {
   /** 32-byte seed for newKeypair; random when absent. */
   seed?: Uint8Array;
 }
 
+/** Options of `WriteChannel.send`. */
 export interface SendOptions {
+  /** Stops waiting; the message stays in the write-ahead log and `flush` resumes it. */
   signal?: AbortSignal;
   /** Progress of this message's boxes (also reported for boxes confirmed before a crash). */
   onProgress?: (progress: TransferProgress) => void;
 }
 
+/** Options of `WriteChannel.flush`. */
 export interface FlushOptions {
+  /** Stops waiting; unsent messages stay in the write-ahead log. */
   signal?: AbortSignal;
   /** Progress of each pending message in turn. */
   onProgress?: (progress: TransferProgress & { seq: number }) => void;
@@ -175,6 +223,7 @@ export interface FlushOptions {
 export interface SentMessage {
   /** 0 for the channel's first message, then 1, 2, ... */
   seq: number;
+  /** How many boxes the message occupies (its length prefix included). */
   boxCount: number;
   /** Index of the message's first box. */
   startIndex: Uint8Array;
@@ -184,23 +233,33 @@ export interface SentMessage {
 
 /** A message waiting in the write-ahead log. */
 export interface PendingMessage {
+  /** The message's sequence number in the channel. */
   seq: number;
+  /** Payload length in bytes. */
   length: number;
+  /** How many boxes it occupies. */
   boxCount: number;
+  /** How many of them the daemon has confirmed written. */
   boxesConfirmed: number;
+  /** Index of its first box. */
   startIndex: Uint8Array;
+  /** The channel's next index after it. */
   endIndex: Uint8Array;
 }
 
+/** Options of `ReadChannel.open` and `ReadChannel.create`. */
 export interface ReadChannelOptions {
   /** Delay between two reads of a box not written yet (ms). Default 3000, as in the guide. */
   pollIntervalMs?: number;
   /** Refuse messages announcing more bytes than this. Default 64 MiB. */
   maxPayloadLength?: number;
+  /** Take over the lease even if its holder looks alive. */
   takeOverLease?: boolean;
 }
 
+/** Options of `ReadChannel.receive`. */
 export interface ReceiveOptions {
+  /** Stops waiting; a partly read message is read again from its first box next time. */
   signal?: AbortSignal;
   /**
    * How long to keep polling for a box that has not been written yet before giving up with
@@ -212,16 +271,23 @@ export interface ReceiveOptions {
   pollIntervalMs?: number;
   /** Overrides the channel's payload bound for this call. */
   maxPayloadLength?: number;
+  /** Progress of this message's boxes. */
   onProgress?: (progress: TransferProgress) => void;
 }
 
 /** A message the channel has received (and stored). */
 export interface ReceivedMessage {
+  /** The message's sequence number in the channel. */
   seq: number;
+  /** The message, exactly as sent. */
   payload: Uint8Array;
+  /** How many boxes it occupied. */
   boxCount: number;
+  /** Index of its first box. */
   startIndex: Uint8Array;
+  /** The channel's next index after it. */
   nextIndex: Uint8Array;
+  /** When this reader stored it. */
   receivedAt: Date;
 }
 

@@ -27,12 +27,17 @@ export const COPY_CHECKPOINT_SCHEMA_VERSION = 1;
 
 /** A key → bytes map that survives the process. Implementations must make `put` atomic. */
 export interface CheckpointStore {
+  /**
+   * Stores `value` under `key`, replacing what was there, atomically (all or nothing, even across a crash).
+   */
   put(key: string, value: Uint8Array): Promise<void>;
   /** undefined when the key is absent. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
+  /** Every key present, in any order. */
   keys(): Promise<string[]>;
+  /** Releases the store's resources; optional. */
   close?(): Promise<void> | void;
 }
 

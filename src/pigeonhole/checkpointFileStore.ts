@@ -20,7 +20,12 @@ export function defaultCheckpointDirectory(): string {
   return join(base, 'katzenpost-thin-client', 'checkpoints');
 }
 
+/**
+ * The default CheckpointStore: one file per key in `directory` (default: `defaultCheckpointDirectory()`),
+ * each put atomic and durable (temp file, fsync, rename, fsync of the directory).
+ */
 export class FileCheckpointStore implements CheckpointStore {
+  /** The directory holding one file per key (created 0700; files 0600). */
   readonly directory: string;
   #ready: Promise<void> | undefined;
 

@@ -6,11 +6,16 @@
 import Database from 'better-sqlite3';
 import { type CheckpointStore, checkKey } from './checkpoint.js';
 
+/** Options of the SqliteCheckpointStore constructor. */
 export interface SqliteCheckpointStoreOptions {
   /** Table name (letters, digits, `_`). Default `pigeonhole_checkpoints`. */
   table?: string;
 }
 
+/**
+ * A CheckpointStore in an SQLite table (better-sqlite3): in its own file, or in a database the application
+ * already has.
+ */
 export class SqliteCheckpointStore implements CheckpointStore {
   readonly #db: Database.Database;
   readonly #ownsDb: boolean;

@@ -34,9 +34,12 @@ export type { CopyClient } from '../../actors/copyStream.js';
 export type { CopyDestination } from '../../machines/copyStream.js';
 export { discardCopy, pendingCopies } from './checkpoint.js';
 
+/** What `onProgress` of a copy receives after each durable step. */
 export type CopyProgress = Omit<CopyStreamProgressEvent, 'type'>;
 
+/** Options of `copyToChannel`, `copyToChannels`, `tombstoneRangeViaCopy` and `resumeCopy`. */
 export interface CopyOptions {
+  /** Aborting cancels the copy command and the pending temp write at the daemon, and deletes the checkpoint. */
   signal?: AbortSignal;
   /** Where progress is checkpointed. Default: a FileCheckpointStore in the user's state directory. */
   checkpointStore?: CheckpointStore;
@@ -47,10 +50,17 @@ export interface CopyOptions {
   /** Destination boxes per create-courier-envelopes call. Default 16. */
   batchBoxes?: number;
   /** Pin the courier that runs the copy command (a different courier re-runs a failed copy). */
-  courier?: { identityHash: Uint8Array; queueId: Uint8Array };
+  courier?: {
+    /** The courier's identity hash (32 bytes). */
+    identityHash: Uint8Array;
+    /** The courier's queue ID. */
+    queueId: Uint8Array;
+  };
+  /** Sees the copy-stream actor (XState inspection, sanitized). */
   inspect?: RunCopyOptions['inspect'];
 }
 
+/** What a finished copy stream reports. */
 export interface CopyResult {
   /** The stream id. */
   id: string;
@@ -103,6 +113,19 @@ function settle(out: CopyStreamOutput): CopyResult {
  * Copies `payload` into the channel of `destWriteCap` from `destStartIndex`, atomically via a courier
  * (the guide's "send to one channel atomically"). The destination's boxes hold MaxPlaintextPayloadLength
  * − 4 bytes each, so a reader gets the payload back with readStream(…, ceil(len / (Max − 4)), …).
+ *
+ * @throws CopyCommandFailedError when the courier reports failure (the checkpoint is kept: `resumeCopy`
+ * sends the copy command again).
+ * @throws InvalidArgumentError when `payload` is empty, a cap or index has the wrong length, or
+ * `batchBoxes` is not a positive integer.
+ * @throws CheckpointError when the checkpoint store cannot be used; a daemon call's error as it came
+ * (the checkpoint is kept for `resumeCopy`); `signal.reason` when aborted.
+ * @example
+ * ```ts
+ * const { nextDestIndex } = await copyToChannel(client, payload, writeCap, firstMessageIndex, {
+ *   onProgress: (p) => console.log(p),
+ * });
+ * ```
  */
 export async function copyToChannel(
   client: CopyClient & Pick<ThinClient, 'pigeonholeGeometry'>,
@@ -110,7 +133,12 @@ export async function copyToChannel(
   destWriteCap: Uint8Array,
   destStartIndex: Uint8Array,
   options: CopyOptions = {},
-): Promise<CopyResult & { nextDestIndex: Uint8Array }> {
+): Promise<
+  CopyResult & {
+    /** The destination's index after the boxes the copy wrote. */
+    nextDestIndex: Uint8Array;
+  }
+> {
   const r = await copyToChannels(
     client,
     [{ payload, writeCap: destWriteCap, startIndex: destStartIndex }],
@@ -123,6 +151,19 @@ export async function copyToChannel(
  * Copies each destination's payload into its channel in one copy stream: the courier executes all of
  * it or reports where it stopped (the guide's "send to multiple channels atomically" with multi-call
  * buffer passing). Payloads are split over calls at box boundaries.
+ *
+ * @throws CopyCommandFailedError when the courier reports failure (the checkpoint is kept).
+ * @throws InvalidArgumentError when `destinations` is empty, or a payload is empty or a cap or index
+ * has the wrong length.
+ * @throws CheckpointError when the checkpoint store cannot be used; a daemon call's error as it came;
+ * `signal.reason` when aborted.
+ * @example
+ * ```ts
+ * await copyToChannels(client, [
+ *   { payload: toBob, writeCap: bobCap, startIndex: bobIndex },
+ *   { payload: toCarol, writeCap: carolCap, startIndex: carolIndex },
+ * ]);
+ * ```
  */
 export async function copyToChannels(
   client: CopyClient & Pick<ThinClient, 'pigeonholeGeometry'>,
@@ -156,6 +197,10 @@ export async function copyToChannels(
  * Tombstones `maxCount` boxes from `destStartIndex` through a copy stream: the courier writes the
  * tombstones, so either all of them land or the copy reports failure (the guide's "tombstone a range
  * via copy stream").
+ *
+ * @throws InvalidArgumentError when a cap or index has the wrong length, or `maxCount` is not an
+ * integer in [1, 2³²).
+ * @throws CopyCommandFailedError when the courier reports failure (the checkpoint is kept).
  */
 export async function tombstoneRangeViaCopy(
   client: CopyClient,
@@ -184,6 +229,15 @@ export async function tombstoneRangeViaCopy(
  * Continues the copy stream `id` from its last checkpoint in `store` (after a crash, a kill, an error
  * or a courier failure) and runs it to the end. Temp writes that may already have landed are sent again;
  * they are byte-identical, so replicas accept them as idempotent.
+ *
+ * @throws CheckpointError when the store holds no stream `id`, or its records are corrupt or of another
+ * schema version.
+ * @throws CopyCommandFailedError when the courier reports failure again.
+ * @example
+ * ```ts
+ * const store = new FileCheckpointStore();
+ * for (const id of await pendingCopies(store)) await resumeCopy(client, store, id);
+ * ```
  */
 export async function resumeCopy(
   client: CopyClient,

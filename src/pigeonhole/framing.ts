@@ -144,6 +144,7 @@ export class FrameReassembler {
     return this.#boxes;
   }
 
+  /** Whether the whole payload has arrived (`payload()` may be called). */
   get complete(): boolean {
     return this.#expected !== undefined && this.#received === LENGTH_PREFIX_SIZE + this.#expected;
   }

@@ -28,7 +28,17 @@ import type { OfflineQueueStorage, QueuedEnvelope } from '../offlineQueue.js';
 import { decodeCbor, encodeCbor } from '../wire/codec.js';
 import { blob, type PigeonholeStore, StoreError } from './store.js';
 
+/**
+ * A durable OfflineQueueStorage in a PigeonholeStore file: queued envelopes survive a restart (see the module
+ * comment for how long they may wait).
+ *
+ * @example
+ * ```ts
+ * const queue = new OfflineQueue(client, { storage: new SqliteOfflineStorage(PigeonholeStore.open('app.db')) });
+ * ```
+ */
 export class SqliteOfflineStorage implements OfflineQueueStorage {
+  /** The queue's name inside the store file. */
   readonly queue: string;
   readonly #store: PigeonholeStore;
 

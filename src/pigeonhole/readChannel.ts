@@ -28,10 +28,24 @@ import { blob, nowMs, type PigeonholeStore, StoreError } from './store.js';
 // ---------------------------------------------------------------------------------------------------------
 // ReadChannel
 
-/** A stream this process reads. Obtain one with `ReadChannel.create` (from a share) or `ReadChannel.open`. */
+/**
+ * A stream this process reads. Obtain one with `ReadChannel.create` (from a share) or `ReadChannel.open`.
+ *
+ * @example
+ * ```ts
+ * import { PigeonholeStore, ReadChannel, decodeChannelShare } from 'katzenpost-thin-client/sqlite';
+ *
+ * const store = PigeonholeStore.open('bob.db');
+ * const inbox = ReadChannel.create(store, client, 'from-alice', decodeChannelShare(share));
+ * const { payload } = await inbox.receive({ timeoutMs: 60_000 });
+ * ```
+ */
 export class ReadChannel {
+  /** The name the channel is stored under. */
   readonly name: string;
+  /** The channel's read cap (136 bytes). */
   readonly readCap: Uint8Array;
+  /** The index of the channel's first box (104 bytes). */
   readonly firstIndex: Uint8Array;
   readonly #lease: ChannelLease<'read'>;
   readonly #client: ChannelClient;
@@ -54,7 +68,12 @@ export class ReadChannel {
     this.#maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD;
   }
 
-  /** Stores a channel someone shared (`WriteChannel.share()`, `decodeChannelShare`) under `name`. */
+  /**
+   * Stores a channel someone shared (`WriteChannel.share()`, `decodeChannelShare`) under `name`.
+   *
+   * @throws ChannelExistsError when a read channel of that name is stored already.
+   * @throws InvalidArgumentError when `name` is empty or the share's caps have the wrong length.
+   */
   static create(
     store: PigeonholeStore,
     client: ChannelClient,
@@ -72,6 +91,12 @@ export class ReadChannel {
     return new ReadChannel(store, client, row, owner, options);
   }
 
+  /**
+   * Opens a stored read channel; it continues from the message after the last one received.
+   *
+   * @throws ChannelNotFoundError when no read channel of that name is stored.
+   * @throws ChannelBusyError when another live process (or object) holds its lease, unless `takeOverLease`.
+   */
   static open(
     store: PigeonholeStore,
     client: ChannelClient,
@@ -82,6 +107,7 @@ export class ReadChannel {
     return new ReadChannel(store, client, row, owner, options);
   }
 
+  /** Names of the read channels in a store. */
   static list(store: PigeonholeStore): string[] {
     return channelNames(store, 'read');
   }

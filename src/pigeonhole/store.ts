@@ -115,6 +115,7 @@ export class StoreError extends ThinClientError {
   }
 }
 
+/** Options of `PigeonholeStore.open`. */
 export interface OpenStoreOptions {
   /** How long to wait for another connection's write lock before failing (ms). Default 5000. */
   busyTimeoutMs?: number;
@@ -122,6 +123,7 @@ export interface OpenStoreOptions {
 
 /** An open store file. Close it when done; channels opened on it must be closed first. */
 export class PigeonholeStore {
+  /** The file path the store was opened with (or `:memory:`). */
   readonly path: string;
   /** The better-sqlite3 handle, for the modules of this folder. */
   readonly db: Database.Database;
@@ -132,7 +134,22 @@ export class PigeonholeStore {
     this.db = db;
   }
 
-  /** Opens (creating if needed) a store file and brings its schema up to date. `':memory:'` works too. */
+  /**
+   * Opens (creating if needed) a store file and brings its schema up to date. `':memory:'` works too.
+   * A new file is created readable by its owner only (0600): it holds write caps.
+   *
+   * @throws StoreError when the path is empty, the file cannot be opened, was written by a newer
+   * version, or belongs to another application.
+   * @example
+   * ```ts
+   * const store = PigeonholeStore.open('pigeonhole.db');
+   * try {
+   *   // WriteChannel.create(store, client, 'notes') …
+   * } finally {
+   *   store.close();
+   * }
+   * ```
+   */
   static open(path: string, options: OpenStoreOptions = {}): PigeonholeStore {
     if (typeof path !== 'string' || path === '') {
       throw new StoreError('store path must be a non-empty string');
@@ -159,10 +176,12 @@ export class PigeonholeStore {
     return new PigeonholeStore(path, db);
   }
 
+  /** The schema version of the open file (SCHEMA_VERSION once opened by this code). */
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
+  /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -177,6 +196,7 @@ export class PigeonholeStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /** Closes the file; closing again does nothing. Close the channels opened on it first. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -59,14 +59,22 @@ export interface StreamCallOptions {
   [OP_PARENT]?: AnyActorRef;
 }
 
+/** Options of `writeStream` and `readStream`. */
 export interface StreamOptions {
+  /** Aborting cancels every box operation in flight at the daemon; the call rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /** Called as boxes complete. */
   onProgress?: (progress: StreamProgress) => void;
   /**
    * Admission pacing: true (default) = an Exp(1/LambdaP) gap before each further box; false = admit
    * as fast as the window allows; `{ meanGapMs }` = that mean instead of 1/LambdaP.
    */
-  pacing?: boolean | { meanGapMs: number };
+  pacing?:
+    | boolean
+    | {
+        /** The mean admission gap in ms. */
+        meanGapMs: number;
+      };
   /** Attempts per box, the first included. Default 3. */
   maxAttempts?: number;
   /** Passed to the transfer actor (XState inspection). */
@@ -158,6 +166,15 @@ function windowInput(client: StreamClient, boxCount: number, window: number, opt
  * Writes `payload` to consecutive boxes from `startIndex` with up to `window` writes in flight
  * (0 = automatic). Resolves with the index after the last box written (`startIndex` for an empty
  * payload). Rejects with the error of a box that failed for good, or with `signal.reason`.
+ *
+ * @throws InvalidArgumentError when `writeCap` or `startIndex` has the wrong length, `payload` is not a
+ * Uint8Array, or `window` is not a non-negative integer.
+ * @throws NotConnectedError when the Pigeonhole geometry is not known yet.
+ * @throws BoxAlreadyExistsError when a box already holds a different message.
+ * @example
+ * ```ts
+ * const next = await writeStream(client, writeCap, firstMessageIndex, payload, 0);
+ * ```
  */
 export async function writeStream(
   client: StreamClient,
@@ -208,6 +225,14 @@ export async function writeStream(
  * (0 = automatic) and returns their plaintexts concatenated in index order, and the index after the
  * last box. A box that is not there yet is waited for (the daemon re-polls BoxIDNotFound); a
  * tombstoned box rejects the whole read with TombstoneError.
+ *
+ * @throws InvalidArgumentError when `readCap` or `startIndex` has the wrong length, or `boxCount` or
+ * `window` is out of range.
+ * @throws TombstoneError when a box of the range was deleted.
+ * @example
+ * ```ts
+ * const { data } = await readStream(client, readCap, firstMessageIndex, boxCount, 0, { signal });
+ * ```
  */
 export async function readStream(
   client: StreamClient,
@@ -216,7 +241,12 @@ export async function readStream(
   boxCount: number,
   window: number,
   options: StreamOptions = {},
-): Promise<{ data: Uint8Array; nextIndex: Uint8Array }> {
+): Promise<{
+  /** The boxes' plaintexts, concatenated in index order. */
+  data: Uint8Array;
+  /** The index after the last box read. */
+  nextIndex: Uint8Array;
+}> {
   bytesArg(readCap, 'readCap', SIZES.readCap);
   bytesArg(startIndex, 'startIndex', SIZES.messageBoxIndex);
   if (!Number.isSafeInteger(boxCount) || boxCount < 0 || boxCount > 0xffff_ffff) {

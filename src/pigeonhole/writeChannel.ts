@@ -49,11 +49,28 @@ interface OutgoingRow {
   end_index: Uint8Array;
 }
 
-/** A stream this process writes to. Obtain one with `WriteChannel.create` or `WriteChannel.open`. */
+/**
+ * A stream this process writes to. Obtain one with `WriteChannel.create` or `WriteChannel.open`.
+ *
+ * @example
+ * ```ts
+ * import { PigeonholeStore, WriteChannel, encodeChannelShare } from 'katzenpost-thin-client/sqlite';
+ *
+ * const store = PigeonholeStore.open('alice.db');
+ * const out = await WriteChannel.create(store, client, 'to-bob');
+ * const share = encodeChannelShare(out.share()); // hand this string to the reader
+ * await out.send(new TextEncoder().encode('hello Bob'));
+ * await out.close();
+ * ```
+ */
 export class WriteChannel {
+  /** The name the channel is stored under. */
   readonly name: string;
+  /** The channel's write cap (168 bytes). Secret. */
   readonly writeCap: Uint8Array;
+  /** The channel's read cap (136 bytes). */
   readonly readCap: Uint8Array;
+  /** The index of the channel's first box (104 bytes). */
   readonly firstIndex: Uint8Array;
   readonly #lease: ChannelLease<'write'>;
   readonly #client: ChannelClient;
@@ -77,7 +94,12 @@ export class WriteChannel {
     this.#hooks = options.testHooks ?? {};
   }
 
-  /** Makes a new channel (newKeypair; no network traffic) and stores it under `name`. */
+  /**
+   * Makes a new channel (newKeypair; no network traffic) and stores it under `name`.
+   *
+   * @throws ChannelExistsError when a write channel of that name is stored already.
+   * @throws InvalidArgumentError when `name` is empty or `seed` is not 32 bytes.
+   */
   static async create(
     store: PigeonholeStore,
     client: ChannelClient,
@@ -100,7 +122,12 @@ export class WriteChannel {
     return new WriteChannel(store, client, row, owner, options);
   }
 
-  /** Opens a stored channel. Pending messages stay pending until `flush()` or the next `send()`. */
+  /**
+   * Opens a stored channel. Pending messages stay pending until `flush()` or the next `send()`.
+   *
+   * @throws ChannelNotFoundError when no write channel of that name is stored.
+   * @throws ChannelBusyError when another live process (or object) holds its lease, unless `takeOverLease`.
+   */
   static open(
     store: PigeonholeStore,
     client: ChannelClient,
@@ -151,6 +178,10 @@ export class WriteChannel {
    * The message is durable from the moment it is recorded, before the first box is written. If delivery
    * fails (offline, abort, daemon error) this rejects but the message STAYS in the write-ahead log, and
    * the next `send()` or `flush()` delivers it; do not send it again.
+   *
+   * @throws NotConnectedError when the Pigeonhole geometry is not known yet (no daemon status).
+   * @throws BoxAlreadyExistsError when a box of the channel already holds a different message.
+   * @throws InvalidArgumentError when `message` is not a Uint8Array.
    */
   send(message: Uint8Array, options: SendOptions = {}): Promise<SentMessage> {
     if (!(message instanceof Uint8Array)) {

@@ -36,58 +36,89 @@ export const PKI_DOCUMENT_VERSION = 'v1';
 
 /** What every node descriptor (mix, gateway, service node, storage replica) starts with. */
 export interface NodeIdentity {
+  /** The node's name. */
   name: string;
+  /** The epoch the descriptor is for. */
   epoch: bigint;
+  /** The node's identity (signing) public key. */
   identityKey: Uint8Array;
+  /** The node's link (wire) public key. */
   linkKey: Uint8Array;
   /** Transport → addresses. */
   addresses: Map<string, string[]>;
 }
 
+/** A mix, gateway or service node of the PKI document (Go's `MixDescriptor`). */
 export interface MixDescriptor extends NodeIdentity {
   /** Epoch → Sphinx public key. */
   mixKeys: Map<bigint, Uint8Array>;
   /** Capability → parameters (e.g. `echo` → {endpoint: "+echo"}); null for nodes without services. */
   kaetzchen: Map<string, Map<string, unknown>> | null;
+  /** Capability → data the service advertises beyond its endpoint; null when none. */
   kaetzchenAdvertizedData: Map<string, Map<string, unknown>> | null;
+  /** Whether the node is a gateway (clients' entry to the mixnet). */
   isGatewayNode: boolean;
+  /** Whether the node is a service node (hosts services such as `echo` and `courier`). */
   isServiceNode: boolean;
+  /** The node's relative weight for route selection. */
   loadWeight: number;
+  /** How the node authenticates its links. */
   authenticationType: string;
+  /** The descriptor format version. */
   version: string;
 }
 
+/** A Pigeonhole storage replica of the PKI document (Go's `ReplicaDescriptor`). */
 export interface ReplicaDescriptor extends NodeIdentity {
+  /** The replica's ID (0–255): the shard numbering the couriers use. */
   replicaId: number;
   /** Replica epoch → MKEM public key. */
   envelopeKeys: Map<bigint, Uint8Array>;
 }
 
+/** A decoded PKI document (Go's `pki.Document`), from `decodePkiDocument` or `client.pkiDocument()`. */
 export interface PkiDocument {
+  /** The epoch the document is for. */
   epoch: bigint;
+  /** The epoch the network began. */
   genesisEpoch: bigint;
   /** Rates in events per millisecond. */
   mu: number;
+  /** Rate of the client's send slots (λP, Poisson), per ms. */
   lambdaP: number;
+  /** Rate of loop decoy traffic (λL), per ms. */
   lambdaL: number;
+  /** Rate of mix decoy traffic (λM), per ms. */
   lambdaM: number;
+  /** Rate of gateway decoy traffic (λG), per ms. */
   lambdaG: number;
+  /** Rate of replica traffic (λR), per ms. */
   lambdaR: number;
   /** One list of mixes per layer. */
   topology: MixDescriptor[][];
+  /** The gateway nodes. */
   gatewayNodes: MixDescriptor[];
+  /** The service nodes (where `getServices` looks). */
   serviceNodes: MixDescriptor[];
+  /** The Pigeonhole storage replicas. */
   storageReplicas: ReplicaDescriptor[];
   /** `ConfiguredReplicaIDs` (a Go []uint8, so a byte string); null when absent. */
   configuredReplicaIds: Uint8Array | null;
+  /** The identity keys of the configured replicas, in `configuredReplicaIds` order; null when absent. */
   configuredReplicaIdentityKeys: Uint8Array[] | null;
   /** Keyed by the lowercase hex of the 32-byte authority key hash; null when absent. */
   sharedRandomCommit: Map<string, Uint8Array> | null;
+  /** The authorities' shared-random reveals, keyed as `sharedRandomCommit`; null when absent. */
   sharedRandomReveal: Map<string, Uint8Array> | null;
+  /** This epoch's shared random value; null when absent. */
   sharedRandomValue: Uint8Array | null;
+  /** Shared random values of earlier epochs; null when absent. */
   priorSharedRandom: Uint8Array[] | null;
+  /** Hash of the network's Sphinx geometry; null when absent. */
   sphinxGeometryHash: Uint8Array | null;
+  /** The document format version (`v1`, PKI_DOCUMENT_VERSION). */
   version: string;
+  /** The scheme the authorities sign with (e.g. `Falcon-padded-512-Ed25519`). */
   pkiSignatureScheme: string;
 }
 

@@ -8,9 +8,11 @@
 import { blake2b } from '@noble/hashes/blake2.js';
 import type { MixDescriptor, PkiDocument } from './document.js';
 
+/** One service instance found in the PKI document (`getServices`, `findServices`). */
 export interface ServiceDescriptor {
   /** UTF-8 bytes of the advertised endpoint (e.g. "+echo"). */
   readonly recipientQueueId: Uint8Array;
+  /** The service node that offers it. */
   readonly mixDescriptor: MixDescriptor;
   /**
    * `[destinationIdHash, recipientQueueId]` for `send_message`: BLAKE2b-256 of the node's IdentityKey and the

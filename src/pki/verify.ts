@@ -15,8 +15,16 @@ import {
 } from './cert.js';
 
 /** A trusted authority key: its raw bytes, or the bytes with the scheme they belong to. */
-export type TrustedPublicKey = Uint8Array | { scheme?: string; publicKey: Uint8Array };
+export type TrustedPublicKey =
+  | Uint8Array
+  | {
+      /** The key's signature scheme (e.g. `Ed25519`); default: the `scheme` option, else the certificate's `KeyType`. */
+      scheme?: string;
+      /** The raw public key bytes. */
+      publicKey: Uint8Array;
+    };
 
+/** Options of `verifyPkiDocument` and `verifyPkiDocumentDetailed`. */
 export interface VerifyPkiDocumentOptions {
   /** Distinct trusted keys that must have signed. Default floor(n/2)+1, n = distinct trusted keys. */
   threshold?: number;
@@ -33,13 +41,17 @@ export interface VerifyPkiDocumentOptions {
   currentEpoch?: bigint | number;
 }
 
+/** What `verifyPkiDocumentDetailed` returns. */
 export interface PkiVerificationResult {
   /** The certified bytes: the CBOR Document. */
   certified: Uint8Array;
+  /** The certificate's `KeyType`: the signature scheme it names. */
   keyType: string;
+  /** The certificate's `Expiration` epoch. */
   expiration: bigint;
   /** Distinct trusted keys whose signature verified. */
   verified: number;
+  /** How many were required. */
   threshold: number;
   /** BLAKE2b-256 of each trusted key that verified (the `identity_key_hash` of the authority). */
   signers: Uint8Array[];

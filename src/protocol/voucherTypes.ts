@@ -16,6 +16,7 @@ export interface VoucherMintResult {
   voucherReadCap: Uint8Array;
   /** Keep it (secret) to open the inductor's sealed reply later. Redacted from inspection. */
   voucherSecretKey: Uint8Array;
+  /** The public half of `voucherSecretKey`. */
   voucherPublicKey: Uint8Array;
 }
 
@@ -27,8 +28,11 @@ export interface VoucherInductResult {
   mutatedMessageReadCap: Uint8Array;
   /** To write in box 1 of the VoucherStream. */
   sealedReply: Uint8Array;
+  /** The VoucherStream's write cap (168 bytes): write `sealedReply` with it. */
   voucherWriteCap: Uint8Array;
+  /** The VoucherStream's read cap (136 bytes). */
   voucherReadCap: Uint8Array;
+  /** The salt the joiner's caps were mutated by. */
   salt: Uint8Array;
 }
 
@@ -36,6 +40,7 @@ export interface VoucherInductResult {
 export interface VoucherOpenResult {
   /** The inductor's opaque blob; empty when it sent none. */
   whoReply: Uint8Array;
+  /** The salt the inductor chose; `mutatedMessageWriteCap` is mutated by it. */
   salt: Uint8Array;
   /** The joiner's salt-mutated write cap: it writes the boxes the mutated read cap reads. */
   mutatedMessageWriteCap: Uint8Array;
@@ -43,6 +48,8 @@ export interface VoucherOpenResult {
 
 /** voucherDeriveStream: the VoucherStream (rendezvous) caps derived from a voucher. */
 export interface VoucherStreamResult {
+  /** The VoucherStream's write cap (168 bytes). */
   voucherWriteCap: Uint8Array;
+  /** The VoucherStream's read cap (136 bytes). */
   voucherReadCap: Uint8Array;
 }

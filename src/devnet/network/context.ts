@@ -22,11 +22,13 @@ export interface NetworkStats {
   courierDispatches: number;
   /** Replica reads and writes served from local storage (proxied ones count once, at the shard). */
   reads: number;
+  /** Replica writes served from local storage (as `reads`). */
   writes: number;
   /** Writes applied by replication to a second shard. */
   replications: number;
   /** Copy commands the couriers started and finished. */
   copiesStarted: number;
+  /** Copy commands the couriers finished. */
   copiesFinished: number;
   /** Echo replies. */
   echoes: number;
