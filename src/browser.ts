@@ -11,7 +11,27 @@
  * import { ThinClient, parseConfig } from 'katzenpost-thin-client/browser';
  * const client = await ThinClient.connect(parseConfig('[Dial.Ws]\nAddress = "ws://127.0.0.1:30000"'));
  */
-export * from './client.js';
+// The same names as the main entry's, less what needs Node (loadConfig, the file stores, the inspector server).
+export type { ReconnectPolicy } from '../machines/connection.js';
+export {
+  type BlockingSendOptions,
+  type CallOptions,
+  type Clock,
+  type ConnectOptions,
+  type CopyCommandOptions,
+  type CourierEnvelopesResult,
+  type DestinationPayload,
+  type DirectoryAuthority,
+  type EncryptResult,
+  type KeypairResult,
+  type MultiPayloadEnvelopesResult,
+  type StartResendingParams,
+  type StartResendingResult,
+  ThinClient,
+  type TombstoneEnvelope,
+  type TombstoneRangeEnvelopesResult,
+  type TombstoneRangeResult,
+} from './client.js';
 export { type Config, configToToml, type DialConfig, parseConfig } from './config.js';
 export {
   BoxAlreadyExistsError,
@@ -38,5 +58,23 @@ export {
   VoucherSealOpenFailedError,
   VoucherSignatureInvalidError,
 } from './errors.js';
-export type * from './events.js';
+export type {
+  ConnectionStatusEvent,
+  DaemonConnectedEvent,
+  DaemonDisconnectedEvent,
+  EventOfType,
+  EventsOptions,
+  LaggedEvent,
+  MessageIdGarbageCollectedEvent,
+  MessageReplyEvent,
+  MessageSentEvent,
+  NewPkiDocumentEvent,
+  PigeonholeGeometry,
+  ProtocolErrorEvent,
+  ShutdownEvent,
+  SphinxGeometry,
+  ThinClientEvent,
+  ThinClientEventType,
+  UnknownEvent,
+} from './events.js';
 export type * from './protocol/voucherTypes.js';

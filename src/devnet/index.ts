@@ -197,7 +197,12 @@ export interface Devnet {
   /** Changes the delay before the second shard receives a replicated write (simulated ms). */
   setReplicationLagMs(ms: number): void;
   /** Counters of the simulated network, and of the sockets (`connections`). */
-  stats(): NetworkStats & { sessions: number; arqsInFlight: number; connections: ConnectionStats };
+  stats(): NetworkStats & {
+    sessions: number;
+    arqsInFlight: number;
+    /** The sockets: open, refused, dropped by reason, bytes buffered. */
+    connections: ConnectionStats;
+  };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
   /**

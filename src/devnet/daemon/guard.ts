@@ -16,6 +16,7 @@ export type DropReason =
   | 'slowReader'
   | 'writeStall';
 
+/** What the devnet's connection guard counts: open sockets, buffered bytes and the sockets it dropped, by reason. */
 export interface ConnectionStats {
   /** Sockets open now. */
   open: number;

@@ -6,6 +6,7 @@
  */
 import { MAX_FRAME_SIZE } from '../../wire/frame.js';
 
+/** The devnet's defences against hostile or broken peers; every field has a default in DEFAULT_CONNECTION_LIMITS. */
 export interface ConnectionLimits {
   /**
    * Open thin-client sockets at most; a socket beyond it is closed at once. Default 1024: an idle
@@ -43,6 +44,7 @@ export interface ConnectionLimits {
   writeStallTimeoutMs: number;
 }
 
+/** The limits `startDevnet` uses for every field its `limits` option leaves out. */
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
   maxConnections: 1024,
   handshakeTimeoutMs: 30_000,
