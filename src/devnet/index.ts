@@ -146,7 +146,14 @@ export interface Devnet {
   setLossProbability(p: number): void;
   setReplicationLagMs(ms: number): void;
   /** Counters of the simulated network. */
-  stats(): NetworkStats & { sessions: number; arqsInFlight: number };
+  stats(): NetworkStats & {
+    sessions: number;
+    arqsInFlight: number;
+    /** Send slots that carried a retransmission or follow-up (an app's resend queue goes first). */
+    resendSlots: number;
+    /** Send slots that carried a new request. One packet leaves per slot, daemon-wide. */
+    freshSlots: number;
+  };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
   /**
@@ -216,6 +223,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
 
   let mixnetConnected = options.mixnetConnected ?? true;
   let generation = 0;
+  const slots = { resend: 0, fresh: 0 };
   const newDaemon = () =>
     new Daemon({
       network,
@@ -228,6 +236,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       authorities: authorityInfo,
       dropRepliesWhileDisconnected: quirks.dropRepliesWhileDisconnected ?? true,
       log,
+      slots,
     });
   let daemon = newDaemon();
 
@@ -288,7 +297,13 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     isMixnetConnected: () => mixnetConnected,
     setLossProbability: (p: number) => network.setLossProbability(p),
     setReplicationLagMs: (ms: number) => network.setReplicationLagMs(ms),
-    stats: () => ({ ...network.stats, sessions: daemon.sessionCount, arqsInFlight: daemon.arqCount }),
+    stats: () => ({
+      ...network.stats,
+      sessions: daemon.sessionCount,
+      arqsInFlight: daemon.arqCount,
+      resendSlots: slots.resend,
+      freshSlots: slots.fresh,
+    }),
     close: () => life.close(),
     closed: () => life.closed(),
     stop: () => life.close(),
