@@ -8,6 +8,7 @@ import type { Logger } from '../src/logger.js';
 import type { LocalRequest } from '../src/protocol/local.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
 import type { Respond } from '../src/protocol/result.js';
+import type { StartResendingParams } from '../src/protocol/types.js';
 import type { DecodedResponse } from '../src/wire/index.js';
 import type { ArqInput, ArqReport } from './arq.js';
 import type { TransportReply } from './connection.js';
@@ -41,7 +42,22 @@ export interface RegistryInput {
   /** Requests held while the client redials, at most. */
   queueLimit: number;
   logger: Logger;
+  /** How reads waiting for a box are paced (actors/waitingReads.ts); false: the daemon retries them. */
+  waitingReads?: WaitingReadsOption;
+  /** Mean gap between the daemon's send slots in ms (1/LambdaP), when a PKI document is known. */
+  sendSlotMs?: () => number | undefined;
 }
+
+/** The pacing of waiting reads, as the registry takes it (defaults in actors/waitingReads.ts). */
+export type WaitingReadsOption =
+  | false
+  | {
+      inDaemon?: number;
+      backoffBaseSlots?: number;
+      backoffMaxSlots?: number;
+      pollsPerEnvelope?: number;
+      minDelayMs?: number;
+    };
 
 /** Sent by the facade. */
 export type RegistryCommand =
@@ -60,7 +76,14 @@ export type RegistryCommand =
       surb?: { id: string; timeoutMs: number };
       respond: Respond<unknown>;
     }
-  | { type: 'registry.startOp'; op: ArqInput; parent?: AnyActorRef; respond: Respond<ArqOutput> }
+  | {
+      type: 'registry.startOp';
+      op: ArqInput;
+      parent?: AnyActorRef;
+      /** A read the daemon would retry on BoxIDNotFound: the client's scheduler polls it instead. */
+      read?: StartResendingParams & { readCap: Uint8Array; messageBoxIndex: Uint8Array };
+      respond: Respond<ArqOutput>;
+    }
   | { type: 'registry.cancel'; cancelKey: string; queryId: string; bytes: Uint8Array; respond: Respond<void> }
   | {
       type: 'registry.spawn';

@@ -3,6 +3,7 @@
  */
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { ReconnectPolicy } from '../machines/connection.js';
+import type { WaitingReadsOption } from '../machines/registry.js';
 import { InvalidArgumentError } from './errors.js';
 import type { InspectOption } from './inspector/redact.js';
 import type { Logger } from './logger.js';
@@ -33,6 +34,13 @@ export interface ConnectOptions {
   queueLimit?: number;
   /** A pino-compatible logger (debug/info/warn/error); it never receives a secret. */
   logger?: Logger;
+  /**
+   * How reads of boxes not written yet are polled. By default the client polls them itself (no-retry
+   * requests): the 2 oldest back to back, the others one at a time with backoff, each with a fresh
+   * envelope when the courier would answer from its cache, so that such reads never starve the client's
+   * other requests. `false`: leave them to the daemon, which re-polls every one on every send slot.
+   */
+  waitingReads?: WaitingReadsOption;
 }
 
 export interface CallOptions {
