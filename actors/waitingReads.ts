@@ -24,13 +24,7 @@
  */
 import type { AnyActorRef } from 'xstate';
 import type { TimerClock } from '../machines/registry.js';
-import {
-  type ArqOutput,
-  hex,
-  type Result,
-  randomId,
-  type StartResendingParams,
-} from '../src/protocol/index.js';
+import { type ArqOutput, hex, type Result, type StartResendingParams } from '../src/protocol/index.js';
 import type { EncryptResult } from '../src/protocol/types.js';
 
 /** How the client paces reads that wait for a box to be written (`ConnectOptions.waitingReads`). */
@@ -172,13 +166,13 @@ export class WaitingReads {
 
   /** Polls now: with the current envelope while it is fresh enough, else with a new one. */
   private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
-    if (!freshEnvelope) return this.pollWith(read);
+    if (!freshEnvelope) return void this.pollWith(read);
     read.busy = 'encrypting';
     this.host.encryptRead(read.params.readCap, read.params.messageBoxIndex, (result) => {
       read.busy = undefined;
       if (!this.live(read)) return;
-      if (!result.ok) return this.finish(read.id, result);
-      if (read.cancelled) return this.finish(read.id, { ok: true, value: { outcome: 'cancelled' } });
+      if (!result.ok) return void this.finish(read.id, result);
+      if (read.cancelled) return void this.finish(read.id, { ok: true, value: { outcome: 'cancelled' } });
       this.counts.freshEnvelopes++;
       read.envelope = result.value;
       read.polls = 0;
@@ -206,7 +200,7 @@ export class WaitingReads {
     const notFound =
       result.ok && result.value.outcome === 'expected' && result.value.errorCode === BOX_ID_NOT_FOUND;
     if (!notFound || read.cancelled) {
-      return this.finish(
+      return void this.finish(
         id,
         read.cancelled && notFound ? { ok: true, value: { outcome: 'cancelled' } } : result,
       );
@@ -231,7 +225,7 @@ export class WaitingReads {
     read.timer = this.host.clock.setTimeout(() => {
       read.timer = undefined;
       // Promoted meanwhile: it is polled as a hot read.
-      if (this.hot(read)) return this.fire(read, false);
+      if (this.hot(read)) return void this.fire(read, false);
       this.due.push(read);
       this.runLane();
     }, delay);
