@@ -38,6 +38,12 @@ export interface WaitingReadsPolicy {
   pollsPerEnvelope: number;
   /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
   minDelayMs: number;
+  /**
+   * First polls (reads not answered yet) at the daemon at once, at most; the rest wait their turn here,
+   * so that reads never fill the daemon's per-app request queue (16), behind which every local request
+   * of the connection would wait. @default 12
+   */
+  firstPolls: number;
 }
 
 export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
@@ -46,6 +52,7 @@ export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
   backoffMaxSlots: 64,
   pollsPerEnvelope: 5,
   minDelayMs: 50,
+  firstPolls: 12,
 };
 
 const BOX_ID_NOT_FOUND = 1;
@@ -74,6 +81,8 @@ export interface WaitingReadsHost {
 
 interface Read {
   readonly id: string;
+  /** Start order: the oldest waiting reads are the ones polled back to back. */
+  readonly seq: number;
   readonly params: ReadParams;
   readonly respond: (result: Result<ArqOutput>) => void;
   /** The actor that parents the read's polls (a stream's window), if any. */
@@ -83,6 +92,8 @@ interface Read {
   polls: number;
   /** BoxIDNotFound answers so far (0: not waiting yet). */
   misses: number;
+  /** Its first poll waits its turn, or is at the daemon. */
+  first: 'queued' | 'sent' | undefined;
   /** An envelope hash while a poll is at the daemon, 'encrypting' while a fresh envelope is made. */
   busy: Uint8Array | 'encrypting' | undefined;
   timer: unknown;
@@ -95,6 +106,10 @@ export class WaitingReads {
   private readonly waiting: Read[] = [];
   /** Waiting reads whose backoff has run out, for the one lane. */
   private readonly due: Read[] = [];
+  /** Reads waiting for their first poll, and the number of first polls at the daemon. */
+  private readonly unsent: Read[] = [];
+  private firstInFlight = 0;
+  private started = 0;
   /** The read whose poll holds the lane. */
   private lane: Read | undefined;
   /** Figures for tests and stats: polls sent, fresh envelopes made. */
@@ -118,18 +133,41 @@ export class WaitingReads {
   ): void {
     const read: Read = {
       id,
+      seq: this.started++,
       params,
       respond,
       parent,
       envelope: params as Envelope,
       polls: 0,
       misses: 0,
+      first: 'queued',
       busy: undefined,
       timer: undefined,
       cancelled: false,
     };
     this.reads.set(id, read);
-    this.send(read);
+    this.unsent.push(read);
+    this.sendFirst();
+  }
+
+  private sendFirst(): void {
+    while (this.firstInFlight < this.policy.firstPolls) {
+      const read = this.unsent.shift();
+      if (!read) return;
+      this.firstInFlight++;
+      read.first = 'sent';
+      this.send(read);
+    }
+  }
+
+  /** A read's first poll has been answered (or the read ended before it was). */
+  private firstAnswered(read: Read): void {
+    const was = read.first;
+    read.first = undefined;
+    if (was === 'queued') this.unsent.splice(this.unsent.indexOf(read), 1);
+    if (was !== 'sent') return;
+    this.firstInFlight--;
+    this.sendFirst();
   }
 
   /** The caller cancelled the read(s) it started under this envelope hash: true if one was here. */
@@ -199,6 +237,7 @@ export class WaitingReads {
     const id = read.id;
     const notFound =
       result.ok && result.value.outcome === 'expected' && result.value.errorCode === BOX_ID_NOT_FOUND;
+    this.firstAnswered(read);
     if (!notFound || read.cancelled) {
       return void this.finish(
         id,
@@ -206,8 +245,15 @@ export class WaitingReads {
       );
     }
     read.misses++;
-    if (read.misses === 1) this.waiting.push(read);
+    if (read.misses === 1) this.enlist(read);
     this.next(read);
+  }
+
+  /** Into the waiting list in start order; one that lands among the hot ones pushes the last one out. */
+  private enlist(read: Read): void {
+    let i = this.waiting.length;
+    while (i > 0 && this.waiting[i - 1]!.seq > read.seq) i--;
+    this.waiting.splice(i, 0, read);
   }
 
   /** After a BoxIDNotFound: at once if the read is hot, else after its backoff, through the lane. */
@@ -257,6 +303,7 @@ export class WaitingReads {
     if (!read) return;
     this.reads.delete(id);
     this.host.clock.clearTimeout(read.timer);
+    this.firstAnswered(read);
     const wasHot = this.hot(read);
     const w = this.waiting.indexOf(read);
     if (w >= 0) this.waiting.splice(w, 1);

@@ -57,6 +57,7 @@ export type WaitingReadsOption =
       backoffMaxSlots?: number;
       pollsPerEnvelope?: number;
       minDelayMs?: number;
+      firstPolls?: number;
     };
 
 /** Sent by the facade. */
