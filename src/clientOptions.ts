@@ -67,6 +67,7 @@ export function validateConnectOptions(options: ConnectOptions): void {
   const policy = options.reconnect;
   if (options.requestTimeoutMs !== undefined) durationArg(options.requestTimeoutMs, 'requestTimeoutMs');
   if (options.queueLimit !== undefined) countArg(options.queueLimit, 'queueLimit', Number.MAX_SAFE_INTEGER);
+  validateWaitingReads(options.waitingReads);
   if (!policy) return;
   for (const name of ['initialDelayMs', 'maxDelayMs', 'factor', 'jitter', 'maxAttempts'] as const) {
     const value = policy[name];
@@ -83,5 +84,21 @@ export function validateConnectOptions(options: ConnectOptions): void {
   }
   if (policy.jitter !== undefined && policy.jitter > 1) {
     throw new InvalidArgumentError('reconnect.jitter', 'expected a fraction in [0, 1]');
+  }
+}
+
+function validateWaitingReads(option: WaitingReadsOption | undefined): void {
+  if (option === undefined || option === false) return;
+  if (typeof option !== 'object' || option === null)
+    throw new InvalidArgumentError('waitingReads', 'expected false or an object');
+  for (const [name, value] of Object.entries(option)) {
+    if (value === undefined) continue;
+    const least = name === 'firstPolls' || name === 'pollsPerEnvelope' ? 1 : 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < least) {
+      throw new InvalidArgumentError(
+        `waitingReads.${name}`,
+        `expected a finite number ≥ ${least}, got ${String(value)}`,
+      );
+    }
   }
 }

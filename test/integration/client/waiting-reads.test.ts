@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../src/devnet/clock.js';
 import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
-import { type ConnectOptions, ThinClient } from '../../../src/index.js';
+import { type ConnectOptions, InvalidArgumentError, ThinClient } from '../../../src/index.js';
 import { drive, driveUntil } from '../devnet/drive.js';
 
 const READERS = 50;
@@ -127,5 +127,17 @@ describe('reads waiting for messages (docker-profile devnet, 50 waiting reads)',
       await client.close();
       await net.stop();
     }
+  });
+});
+
+describe('ConnectOptions.waitingReads', () => {
+  it('refuses a policy number that is not a finite number at or above its least value, naming it', async () => {
+    const config = { network: 'x', dial: { kind: 'tcp', host: '127.0.0.1', port: 1 } } as never;
+    await expect(ThinClient.connect(config, { waitingReads: { firstPolls: 0 } })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(ThinClient.connect(config, { waitingReads: { inDaemon: -1 } })).rejects.toThrow(
+      /waitingReads\.inDaemon/,
+    );
   });
 });
