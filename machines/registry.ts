@@ -31,6 +31,8 @@ export interface WorkStats {
   waiting: number;
   /** blockingSendMessage calls awaiting their SURB reply. */
   surbReplies: number;
+  /** Reads the client polls itself until their box is written (actors/waitingReads.ts). */
+  waitingReads: number;
 }
 
 export interface RegistryInput {

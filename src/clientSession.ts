@@ -59,6 +59,7 @@ export abstract class ClientSession implements AsyncDisposable {
     streams: 0,
     waiting: 0,
     surbReplies: 0,
+    waitingReads: 0,
   });
   protected firstReady: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
