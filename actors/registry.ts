@@ -117,7 +117,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       streams: works.size,
       waiting: held,
       surbReplies: surbs.size,
-      waitingReads: waiting?.size ?? 0,
+      waitingReads: waiting?.idle ?? 0,
     }));
 
     // Straight to the socket: the registry only transmits while the session is ready, and a

@@ -125,6 +125,13 @@ export class WaitingReads {
     return this.reads.size;
   }
 
+  /** Reads held here with nothing at the daemon for them now (no poll, no encrypt_read). */
+  get idle(): number {
+    let n = 0;
+    for (const read of this.reads.values()) if (read.busy === undefined) n++;
+    return n;
+  }
+
   start(
     id: string,
     params: ReadParams,

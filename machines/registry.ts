@@ -31,7 +31,10 @@ export interface WorkStats {
   waiting: number;
   /** blockingSendMessage calls awaiting their SURB reply. */
   surbReplies: number;
-  /** Reads the client polls itself until their box is written (actors/waitingReads.ts). */
+  /**
+   * Reads the client polls itself until their box is written (actors/waitingReads.ts) that have nothing
+   * at the daemon right now (a poll at the daemon counts under `operations`).
+   */
   waitingReads: number;
 }
 
