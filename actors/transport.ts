@@ -1,27 +1,23 @@
 /**
- * The socket transport: one net.Socket to kpclientd, frames in and out through src/wire.
+ * The transport: one byte stream to kpclientd (from a Dialer: a unix or TCP socket, or a WebSocket),
+ * frames in and out through src/wire. The actor does not know which kind of stream it has.
  *
- * - `tcp` dials host:port with TCP_NODELAY (`network` tcp4/tcp6 pins the address family);
- *   `unix` dials a path, and "@name" is the Linux abstract socket "\0name".
  * - Every complete frame is decoded. A reply (it carries a query_id) goes straight to the reply
  *   target when the input names one (the registry: the data path skips the connection machine);
  *   every other frame is sent back as `transport.message`. A frame that does not
  *   decode (bad length prefix, oversize, malformed CBOR, wrong field types) is reported as
- *   `transport.protocolError`; the stream is then unusable, so the socket is destroyed.
+ *   `transport.protocolError`; the stream is then unusable, so it is destroyed.
  * - Any read/write error or close ends in exactly one `transport.closed`, carrying the error.
- * - Frames written in one tick leave in one system call (cork until the next tick).
- * - Stopping the actor destroys the socket.
+ * - Frames written in one tick leave together (the dialer corks them).
+ * - Stopping the actor destroys the stream.
  */
-import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type {
-  DialTarget,
   TransportCommand,
   TransportEvent,
   TransportInput,
   TransportReply,
 } from '../machines/connection.js';
-import { parseHostPort } from '../src/config.js';
 import { ProtocolError } from '../src/errors.js';
 import {
   carriesQueryId,
@@ -30,119 +26,99 @@ import {
   encodeRequest,
   FrameDecoder,
 } from '../src/wire/index.js';
-
-/** Opens the socket `dial` names (not yet connected). */
-export function dialSocket(dial: DialTarget): Socket {
-  if (dial.type === 'unix') {
-    const path = dial.address.startsWith('@') ? `\0${dial.address.slice(1)}` : dial.address;
-    return connect({ path });
-  }
-  const { host, port } = parseHostPort(dial.address);
-  const family = dial.network === 'tcp4' ? 4 : dial.network === 'tcp6' ? 6 : 0;
-  return connect({ host, port, family, noDelay: true });
-}
+import type { ByteStream, Dialer } from './dialers/byteStream.js';
 
 export type { TransportInput };
 
-export const transportLogic = fromCallback<TransportCommand, TransportInput, TransportEvent>(
-  ({ input, system, sendBack, receive }) => {
-    let socket: Socket;
-    let finished = false;
-    let corked = false;
-    let lastError: Error | undefined;
-    const decoder = new FrameDecoder();
+/** The transport actor logic over the streams `dialer` opens. */
+export function createTransportLogic(dialer: Dialer) {
+  return fromCallback<TransportCommand, TransportInput, TransportEvent>(
+    ({ input, system, sendBack, receive }) => {
+      let stream: ByteStream;
+      let finished = false;
+      let lastError: Error | undefined;
+      const decoder = new FrameDecoder();
 
-    const deliver = (message: ReturnType<typeof decodeResponse>) => {
-      const target = input.replyTarget && carriesQueryId(message) ? system.get(input.replyTarget) : undefined;
-      if (target) target.send({ type: 'transport.reply', message } satisfies TransportReply);
-      else sendBack({ type: 'transport.message', message });
-    };
+      const deliver = (message: ReturnType<typeof decodeResponse>) => {
+        const target =
+          input.replyTarget && carriesQueryId(message) ? system.get(input.replyTarget) : undefined;
+        if (target) target.send({ type: 'transport.reply', message } satisfies TransportReply);
+        else sendBack({ type: 'transport.message', message });
+      };
 
-    const write = (frame: Uint8Array) => {
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(() => {
-          corked = false;
-          socket.uncork();
-        });
+      const finish = (error?: Error) => {
+        if (finished) return;
+        finished = true;
+        sendBack({ type: 'transport.closed', error: error ?? lastError });
+      };
+
+      const onData = (chunk: Uint8Array) => {
+        if (finished) return;
+        // Frames that arrived whole before a broken one are still delivered: they may be replies.
+        const { frames, error: frameError } = decoder.feed(chunk);
+        for (const frame of frames) {
+          let message: ReturnType<typeof decodeResponse>;
+          try {
+            message = decodeResponse(frame);
+          } catch (error) {
+            protocolFailure(error);
+            return;
+          }
+          deliver(message);
+          if (finished) return;
+        }
+        if (frameError) protocolFailure(frameError);
+      };
+
+      function protocolFailure(error: unknown) {
+        const protocolError =
+          error instanceof ProtocolError
+            ? error
+            : new ProtocolError(`cannot read a frame from the daemon: ${String(error)}`, { cause: error });
+        lastError = protocolError;
+        sendBack({ type: 'transport.protocolError', error: protocolError });
+        stream.destroy();
+        finish(protocolError);
       }
-      socket.write(frame);
-    };
 
-    const finish = (error?: Error) => {
-      if (finished) return;
-      finished = true;
-      sendBack({ type: 'transport.closed', error: error ?? lastError });
-    };
+      try {
+        stream = dialer(input.dial, {
+          onOpen: () => {
+            if (!finished) sendBack({ type: 'transport.open' });
+          },
+          onData,
+          onError: (error) => {
+            lastError = error;
+          },
+          onClose: () => finish(),
+        });
+      } catch (error) {
+        // A malformed address: report it like any failed dial, asynchronously.
+        queueMicrotask(() => finish(error instanceof Error ? error : new Error(String(error))));
+        return () => {
+          finished = true;
+        };
+      }
 
-    try {
-      socket = dialSocket(input.dial);
-    } catch (error) {
-      // A malformed address: report it like any failed dial, asynchronously.
-      queueMicrotask(() => finish(error instanceof Error ? error : new Error(String(error))));
+      receive((command) => {
+        if (finished) return;
+        switch (command.type) {
+          case 'transport.send':
+            stream.write(encodeFrame(encodeRequest(command.message.key, command.message.body as never)));
+            break;
+          case 'transport.sendRaw':
+            stream.write(encodeFrame(command.bytes));
+            break;
+          case 'transport.end':
+            stream.end();
+            break;
+        }
+      });
+
       return () => {
         finished = true;
+        stream.destroy();
       };
-    }
-
-    socket.on('connect', () => {
-      socket.setNoDelay(true);
-      if (!finished) sendBack({ type: 'transport.open' });
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (finished) return;
-      // Frames that arrived whole before a broken one are still delivered: they may be replies.
-      const { frames, error: frameError } = decoder.feed(
-        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-      for (const frame of frames) {
-        let message: ReturnType<typeof decodeResponse>;
-        try {
-          message = decodeResponse(frame);
-        } catch (error) {
-          protocolFailure(error);
-          return;
-        }
-        deliver(message);
-        if (finished) return;
-      }
-      if (frameError) protocolFailure(frameError);
-    });
-    socket.on('error', (error) => {
-      lastError = error;
-    });
-    socket.on('close', () => finish());
-
-    function protocolFailure(error: unknown) {
-      const protocolError =
-        error instanceof ProtocolError
-          ? error
-          : new ProtocolError(`cannot read a frame from the daemon: ${String(error)}`, { cause: error });
-      lastError = protocolError;
-      sendBack({ type: 'transport.protocolError', error: protocolError });
-      socket.destroy();
-      finish(protocolError);
-    }
-
-    receive((command) => {
-      if (finished || socket.destroyed) return;
-      switch (command.type) {
-        case 'transport.send':
-          write(encodeFrame(encodeRequest(command.message.key, command.message.body as never)));
-          break;
-        case 'transport.sendRaw':
-          write(encodeFrame(command.bytes));
-          break;
-        case 'transport.end':
-          socket.end();
-          break;
-      }
-    });
-
-    return () => {
-      finished = true;
-      socket.destroy();
-    };
-  },
-);
+    },
+  );
+}

@@ -6,17 +6,25 @@
 import type { AnyActorLogic } from 'xstate';
 import { clientMachine } from '../machines/client.js';
 import { connectionMachine } from '../machines/connection.js';
+import type { Dialer } from './dialers/byteStream.js';
+import { defaultDialer } from './dialers/default.js';
 import { registryLogic } from './registry.js';
-import { transportLogic } from './transport.js';
+import { createTransportLogic } from './transport.js';
 
 export interface WiringOptions {
-  /** Replaces the socket transport (tests). */
+  /** Replaces the whole transport actor (tests). */
   transport?: AnyActorLogic;
+  /** Opens the byte streams of the standard transport; defaults to unix/TCP/`ws` in Node. */
+  dialer?: Dialer;
 }
 
-/** The connection machine with a socket transport. */
+const defaultTransport = createTransportLogic(defaultDialer);
+
+/** The connection machine with a transport over the dialer's byte streams. */
 export function wiredConnectionMachine(options: WiringOptions = {}) {
-  return connectionMachine.provide({ actors: { transport: (options.transport ?? transportLogic) as never } });
+  const transport =
+    options.transport ?? (options.dialer ? createTransportLogic(options.dialer) : defaultTransport);
+  return connectionMachine.provide({ actors: { transport: transport as never } });
 }
 
 /** The supervising client machine, ready for `createActor`. */

@@ -13,9 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { startDevnet } from '../src/devnet/index.js';
-import { ClientClosedError, ThinClient } from '../src/index.js';
-import { startInspectorServer } from '../src/inspector/server.js';
+import { ClientClosedError, startInspectorServer, ThinClient } from 'katzenpost-thin-client';
+import { startDevnet } from 'katzenpost-thin-client/devnet';
 
 const { values } = parseArgs({ options: { config: { type: 'string' }, inspect: { type: 'boolean' } } });
 

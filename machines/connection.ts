@@ -53,7 +53,7 @@ export function reconnectDelay(policy: ReconnectPolicy, attempt: number, random:
 
 /** Where to dial; structurally the `dial` part of src/config.ts's Config. */
 export interface DialTarget {
-  readonly type: 'tcp' | 'unix';
+  readonly type: 'tcp' | 'unix' | 'ws';
   readonly address: string;
   readonly network?: string;
 }

@@ -1,7 +1,8 @@
 /**
  * thinclient.toml, exactly as the Go, Python and Rust clients accept it (spec/wire-protocol.md §1.1):
- * a `[Dial]` table holding exactly one of `[Dial.Tcp]` (Address, optional Network) or
- * `[Dial.Unix]` (Address; a leading "@" names a Linux abstract socket). Any other key is an error.
+ * a `[Dial]` table holding exactly one of `[Dial.Tcp]` (Address, optional Network),
+ * `[Dial.Unix]` (Address; a leading "@" names a Linux abstract socket) or `[Dial.Ws]` (Address, a
+ * ws:// or wss:// URL of kpclientd's WebSocket listener). Any other key is an error.
  */
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'smol-toml';
@@ -11,7 +12,8 @@ export type TcpNetwork = 'tcp' | 'tcp4' | 'tcp6';
 
 export type DialConfig =
   | { readonly type: 'tcp'; readonly address: string; readonly network?: TcpNetwork }
-  | { readonly type: 'unix'; readonly address: string };
+  | { readonly type: 'unix'; readonly address: string }
+  | { readonly type: 'ws'; readonly address: string };
 
 export interface Config {
   readonly dial: DialConfig;
@@ -45,12 +47,19 @@ export function validateConfig(doc: Record<string, unknown>, source = 'config'):
   const dial = doc.Dial;
   if (dial === undefined) throw new ConfigError(`${source}: missing [Dial]`, { key: 'Dial' });
   if (!isTable(dial)) throw new ConfigError(`${source}: Dial must be a table`, { key: 'Dial' });
-  rejectUnknown(dial, ['Tcp', 'Unix'], 'Dial.', source);
+  rejectUnknown(dial, ['Tcp', 'Unix', 'Ws'], 'Dial.', source);
   const kinds = Object.keys(dial);
   if (kinds.length !== 1) {
-    throw new ConfigError(`${source}: [Dial] must hold exactly one of [Dial.Tcp] or [Dial.Unix]`, {
+    throw new ConfigError(`${source}: [Dial] must hold exactly one of [Dial.Tcp], [Dial.Unix] or [Dial.Ws]`, {
       key: 'Dial',
     });
+  }
+  if (dial.Ws !== undefined) {
+    const ws = table(dial.Ws, 'Dial.Ws', source);
+    rejectUnknown(ws, ['Address'], 'Dial.Ws.', source);
+    const address = requiredString(ws.Address, 'Dial.Ws.Address', source);
+    parseWsUrl(address, source);
+    return { dial: { type: 'ws', address } };
   }
   if (dial.Tcp !== undefined) {
     const tcp = table(dial.Tcp, 'Dial.Tcp', source);
@@ -79,7 +88,9 @@ export function configToToml(config: Config): string {
   const inner =
     dial.type === 'tcp'
       ? { Tcp: { Address: dial.address, Network: dial.network ?? 'tcp' } }
-      : { Unix: { Address: dial.address } };
+      : dial.type === 'ws'
+        ? { Ws: { Address: dial.address } }
+        : { Unix: { Address: dial.address } };
   return stringify({ Dial: inner });
 }
 
@@ -93,6 +104,29 @@ export function parseHostPort(address: string, source = 'config'): { host: strin
     });
   }
   return { host: m[1] ?? (m[2] || 'localhost'), port };
+}
+
+/**
+ * Checks a `[Dial.Ws]` Address: an absolute ws:// or wss:// URL with a host and no #fragment (a
+ * WebSocket URL cannot carry one). Any path is allowed; kpclientd's listener answers on every path.
+ */
+export function parseWsUrl(address: string, source = 'config'): URL {
+  const fail = (why: string): never => {
+    throw new ConfigError(`${source}: Dial.Ws.Address ${why}, got ${JSON.stringify(address)}`, {
+      key: 'Dial.Ws.Address',
+    });
+  };
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return fail('must be a ws:// or wss:// URL');
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') fail('must use the ws:// or wss:// scheme');
+  if (url.hostname === '') fail('must name a host');
+  if (url.hash !== '' || address.includes('#')) fail('must not have a #fragment');
+  if (url.username !== '' || url.password !== '') fail('must not carry a user name or password');
+  return url;
 }
 
 function rejectUnknown(t: Record<string, unknown>, allowed: string[], prefix: string, source: string): void {

@@ -26,7 +26,7 @@ export {
   type TombstoneRangeEnvelopesResult,
   type TombstoneRangeResult,
 } from './client.js';
-export { type Config, type DialConfig, loadConfig, parseConfig } from './config.js';
+export { type Config, configToToml, type DialConfig, loadConfig, parseConfig } from './config.js';
 export {
   BoxAlreadyExistsError,
   BoxIdNotFoundError,
@@ -46,6 +46,7 @@ export {
   ReplicaError,
   ThinClientError,
   type ThinClientErrorOptions,
+  TimeoutError,
   TombstoneError,
   VoucherHashMismatchError,
   VoucherSealOpenFailedError,

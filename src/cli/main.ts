@@ -3,6 +3,7 @@
  * `pigeonhole`: the command-line face of the library.
  *
  *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20]
+ *   pigeonhole devnet --listen ws://127.0.0.1:64331 [--allow-origin http://localhost:8080]...
  *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
  *       thinclient.toml to use, until interrupted.
  *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
@@ -26,7 +27,17 @@ export function buildProgram(): Command {
   program
     .command('devnet')
     .description('run the embedded Katzenpost network as a kpclientd-compatible daemon')
-    .option('--listen <address>', 'host:port, unix:/path or unix:@abstract', '127.0.0.1:64331')
+    .option(
+      '--listen <address>',
+      'host:port, unix:/path, unix:@abstract or ws://host:port',
+      '127.0.0.1:64331',
+    )
+    .option(
+      '--allow-origin <origin>',
+      'a web origin (scheme://host[:port]) whose pages may open the ws:// listener; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .addOption(
       new Option('--profile <name>', 'timing profile').choices(['instant', 'docker']).default('instant'),
     )
@@ -36,6 +47,7 @@ export function buildProgram(): Command {
     .action(
       async (opts: {
         listen: string;
+        allowOrigin: string[];
         profile: 'instant' | 'docker';
         timeWarp: number;
         seed?: string;
@@ -43,6 +55,7 @@ export function buildProgram(): Command {
       }) => {
         const net = await startDevnet({
           listen: toListenUrl(opts.listen),
+          allowedOrigins: opts.allowOrigin,
           profile: opts.profile,
           timeWarp: opts.timeWarp,
           ...(opts.seed ? { seed: hexSeed(opts.seed) } : {}),
@@ -87,9 +100,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Accepts the listener forms people type: host:port, tcp://host:port, unix:/path, unix:@name. */
+/** Accepts the listener forms people type: host:port, tcp://host:port, unix:/path, unix:@name, ws://host:port. */
 export function toListenUrl(listen: string): string {
-  if (/^(tcp|unix):\/\//.test(listen)) return listen;
+  if (/^(tcp|unix|wss?):\/\//.test(listen)) return listen;
   if (listen.startsWith('unix:')) return `unix://${listen.slice(5)}`;
   if (listen.startsWith('/') || listen.startsWith('@')) return `unix://${listen}`;
   return `tcp://${listen}`;

@@ -10,7 +10,8 @@
  * await net.close(); // or `await using net = await startDevnet(...)`
  * ```
  */
-import type { Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import { type Clock, RealClock } from './clock.js';
 import type { AuthorityInfo } from './daemon/authorities.js';
@@ -24,6 +25,7 @@ import { Network } from './network/network.js';
 import { authorityTrustRoot } from './pki/index.js';
 import { Drbg, seedBytes } from './rng.js';
 import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.js';
+import { normalizeOrigins } from './wsListener.js';
 
 export { type Clock, RealClock, VirtualClock } from './clock.js';
 export type { NetworkStats as DevnetStats } from './network/context.js';
@@ -60,9 +62,16 @@ export interface DevnetQuirks {
 export interface DevnetOptions {
   /**
    * Where the daemon listens: `tcp://host:port` (port 0 picks a free one), `unix:///absolute/path`,
-   * `unix://@name` (Linux abstract socket), or a bare `host:port`. Default `tcp://127.0.0.1:0`.
+   * `unix://@name` (Linux abstract socket), `ws://host:port` (a WebSocket listener like kpclientd's,
+   * answering on any path), or a bare `host:port`. Default `tcp://127.0.0.1:0`.
    */
   listen?: string;
+  /**
+   * Origins (`scheme://host[:port]`) a WebSocket upgrade may come from. A request that carries an
+   * Origin header not listed here is refused with HTTP 403; one without an Origin header (any
+   * non-browser client) is accepted. Default: none, so no web page can connect.
+   */
+  allowedOrigins?: readonly string[];
   /**
    * `instant` (default): no mixing delays and no send-slot waits; for tests. `docker`: the docker
    * testnet's timings (per-hop Exp(200 ms) delays, Poisson send slots every 1 s on average, ARQ
@@ -119,7 +128,7 @@ export interface DevnetAuthority {
 export interface Devnet {
   /** A Config that ThinClient.connect (and `configToToml`) accepts. */
   readonly thinClientConfig: Config;
-  /** Where the daemon listens: `host:port`, a socket path, or `@name`. */
+  /** Where the daemon listens: `host:port`, a socket path, `@name`, or a `ws://host:port` URL. */
   readonly address: string;
   /** The trust root for `verifyPkiDocument`. */
   readonly authorities: readonly DevnetAuthority[];
@@ -187,6 +196,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     throw new RangeError('devnet: serviceNodeCount must be ≥ 1');
   }
   const target = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const allowedOrigins = normalizeOrigins(options.allowedOrigins ?? []);
   const root = options.seed === undefined ? Drbg.random() : new Drbg(seedBytes(options.seed));
   const clock = options.clock ?? new RealClock();
   const log = options.log ?? (() => {});
@@ -240,7 +250,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     });
   let daemon = newDaemon();
 
-  const onSocket = (socket: Socket) => {
+  const onSocket = (socket: Duplex) => {
     const current = daemon;
     try {
       current.accept(new Connection(socket, current));
@@ -253,7 +263,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   let address: string;
   let thinClientConfig: Config;
   try {
-    ({ server, address, config: thinClientConfig } = await listenOn(target, onSocket));
+    ({ server, address, config: thinClientConfig } = await listenOn(target, onSocket, allowedOrigins));
   } catch (err) {
     network.stop();
     throw err;

@@ -4,7 +4,7 @@
  * as Go's full 25-key Response map. Any framing or CBOR error drops the connection (the session survives,
  * as after any unintentional disconnect).
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { type DecodedRequest, decodeRequest, encodeResponse } from '../../wire/messages.js';
 import type { ResponseBody, ResponseKey } from '../../wire/schema.js';
@@ -40,7 +40,8 @@ export class Connection {
   private backlog = 0;
 
   constructor(
-    readonly socket: Socket,
+    /** A net.Socket, or the devnet's WebSocket byte stream (src/devnet/wsStream.ts). */
+    readonly socket: Duplex & { setNoDelay?(noDelay?: boolean): unknown },
     private readonly handler: ConnectionHandler,
   ) {
     socket.setNoDelay?.(true);

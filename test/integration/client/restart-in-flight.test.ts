@@ -1,15 +1,15 @@
 /**
  * A daemon restart with more than a hundred mixed requests in flight (local requests, ARQ writes
- * and reads, a copy stream, a windowed stream): every one completes exactly once after the
- * reconnect, every box holds what was written, and nothing rejects unhandled or hangs.
+ * and reads, a copy stream, a windowed stream), over each transport: every one completes exactly
+ * once after the reconnect, every box holds what was written, and nothing rejects unhandled or hangs.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyToChannel, MemoryCheckpointStore, readStream, type ThinClient } from '../../../src/index.js';
 import { streamBoxCount } from '../../../src/pigeonhole/streams.js';
 import { useDevnetClient } from '../../helpers/devnetClient.js';
+import { TRANSPORTS } from '../../helpers/transports.js';
 
-const env = useDevnetClient();
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 beforeAll(() => void process.on('unhandledRejection', onUnhandled));
@@ -22,9 +22,12 @@ async function channel(client: ThinClient) {
   return client.newKeypair(seed());
 }
 
-describe('a daemon restart with requests in flight', () => {
+describe.each(TRANSPORTS)('a daemon restart with requests in flight, over $type', (transport) => {
+  const env = useDevnetClient({ listen: transport.listen() });
+
   it('completes more than a hundred mixed requests exactly once after the reconnect, with every box exact', async () => {
     const client = env.client;
+    expect(env.net.thinClientConfig.dial.type).toBe(transport.type);
     const per = client.pigeonholeGeometry.maxPlaintextPayloadLength - 4;
     // Boxes written before the restart, to be read while it happens.
     const before = await channel(client);
