@@ -21,12 +21,22 @@ import { type ArqInput, arqMachine } from '../machines/arq.js';
 import type { TransportCommand } from '../machines/connection.js';
 import type { RegistryCommand, RegistryEvent, RegistryInput, RegistryReport } from '../machines/registry.js';
 import { ClientClosedError, ConnectionLostError, NotConnectedError, TimeoutError } from '../src/errors.js';
-import { hex, type LocalRequest, settleLocal } from '../src/protocol/index.js';
+import {
+  cancelResendingEncryptedMessage,
+  encodeWithQueryId,
+  hex,
+  type LocalRequest,
+  randomId,
+  requests,
+  settleLocal,
+  startResendingEncryptedMessage,
+} from '../src/protocol/index.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
 import { fail, ok, type Respond } from '../src/protocol/result.js';
 import type { DecodedResponse } from '../src/wire/index.js';
 import { CancelIndex } from './cancelIndex.js';
 import { Deadlines } from './deadlines.js';
+import { DEFAULT_WAITING_READS, WaitingReads } from './waitingReads.js';
 
 type Link = 'connecting' | 'ready' | 'down' | 'disconnected' | 'failed' | 'closed';
 
@@ -46,6 +56,10 @@ interface OpEntry {
 }
 
 const OP_PREFIX = 'op:';
+/** The send-slot gap assumed before a PKI document says (docker's 1/LambdaP). */
+const DEFAULT_SEND_SLOT_MS = 1000;
+/** encrypt_read costs CTIDH work at a real daemon (seconds on a busy machine). */
+const ENCRYPT_READ_TIMEOUT_MS = 60_000;
 const DONE_OP = `xstate.done.actor.${OP_PREFIX}`;
 const ERROR_OP = `xstate.error.actor.${OP_PREFIX}`;
 
@@ -96,12 +110,14 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     const works = new Map<string, { actor: AnyActorRef; respond: Respond<unknown> }>();
     const deadlines = new Deadlines(input.clock);
     let held = 0;
+    const waiting = input.waitingReads === false ? undefined : waitingReads();
     input.exposeStats?.(() => ({
       requests: locals.size,
       operations: ops.size,
       streams: works.size,
       waiting: held,
       surbReplies: surbs.size,
+      waitingReads: waiting?.idle ?? 0,
     }));
 
     // Straight to the socket: the registry only transmits while the session is ready, and a
@@ -225,6 +241,10 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         c.respond(fail(new Error(`duplicate query id ${queryId}`)));
         return;
       }
+      if (c.read && waiting) {
+        waiting.start(queryId, c.read, c.respond, c.parent);
+        return;
+      }
       const entry: OpEntry = { input: c.op, parent: c.parent, respond: c.respond, actor: undefined };
       ops.set(queryId, entry);
       byCancelKey.add(c.op.cancelKey, queryId);
@@ -250,6 +270,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
           c.respond(fail(new TimeoutError(`cancel: no reply within ${timeoutMs} ms`)));
         });
       }
+      waiting?.cancel(c.cancelKey);
       for (const queryId of byCancelKey.get(c.cancelKey)) {
         const entry = ops.get(queryId)!;
         if (entry.actor) entry.actor.send({ type: 'op.cancel', sent });
@@ -266,6 +287,52 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       deadlines.clear(`cancel:${queryId}`);
       for (const id of byCancelKey.get(pending.cancelKey)) ops.get(id)?.actor?.send({ type: 'op.cancelAck' });
       pending.respond(ok(undefined));
+    }
+
+    /** The scheduler of reads waiting for a box: its polls are operations and local requests here. */
+    function waitingReads(): WaitingReads {
+      const policy = { ...DEFAULT_WAITING_READS, ...(input.waitingReads || {}) };
+      return new WaitingReads(
+        {
+          clock: input.clock,
+          sendSlotMs: () => input.sendSlotMs?.() ?? DEFAULT_SEND_SLOT_MS,
+          poll(params, respond, parent) {
+            const call = startResendingEncryptedMessage(params);
+            const queryId = randomId();
+            const op = {
+              queryId: hex(queryId),
+              kind: call.kind,
+              request: encodeWithQueryId(call.key, call.body as never, queryId),
+              cancelKey: hex(call.cancelKey),
+            };
+            startOp({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond });
+          },
+          encryptRead(readCap, index, respond) {
+            const { request, body } = requests.encryptRead(readCap, index);
+            const queryId = randomId();
+            startLocal({
+              type: 'registry.request',
+              queryId: hex(queryId),
+              bytes: encodeWithQueryId(request.key as 'encrypt_read', body as never, queryId),
+              request,
+              timeoutMs: ENCRYPT_READ_TIMEOUT_MS,
+              respond: respond as Respond<unknown>,
+            });
+          },
+          cancelPoll(envelopeHash) {
+            const call = cancelResendingEncryptedMessage(envelopeHash);
+            const queryId = randomId();
+            cancel({
+              type: 'registry.cancel',
+              cancelKey: hex(envelopeHash),
+              queryId: hex(queryId),
+              bytes: encodeWithQueryId(call.key, call.body as never, queryId),
+              respond: () => {},
+            });
+          },
+        },
+        policy,
+      );
     }
 
     // ---- messaging, streams ----
@@ -386,6 +453,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         else
           settleOp(queryId, outcome === 'closed' ? { outcome: 'closed' } : { outcome: 'abandoned', error });
       }
+      waiting?.endIdle(outcome === 'closed' ? { outcome: 'closed' } : { outcome: 'abandoned', error });
       for (const [id, c] of cancels) {
         cancels.delete(id);
         deadlines.clear(`cancel:${id}`);

@@ -8,6 +8,7 @@ import type { Logger } from '../src/logger.js';
 import type { LocalRequest } from '../src/protocol/local.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
 import type { Respond } from '../src/protocol/result.js';
+import type { StartResendingParams } from '../src/protocol/types.js';
 import type { DecodedResponse } from '../src/wire/index.js';
 import type { ArqInput, ArqReport } from './arq.js';
 import type { TransportReply } from './connection.js';
@@ -30,6 +31,11 @@ export interface WorkStats {
   waiting: number;
   /** blockingSendMessage calls awaiting their SURB reply. */
   surbReplies: number;
+  /**
+   * Reads the client polls itself until their box is written (actors/waitingReads.ts) that have nothing
+   * at the daemon right now (a poll at the daemon counts under `operations`).
+   */
+  waitingReads: number;
 }
 
 export interface RegistryInput {
@@ -41,7 +47,29 @@ export interface RegistryInput {
   /** Requests held while the client redials, at most. */
   queueLimit: number;
   logger: Logger;
+  /** How reads waiting for a box are paced (actors/waitingReads.ts); false: the daemon retries them. */
+  waitingReads?: WaitingReadsOption;
+  /** Mean gap between the daemon's send slots in ms (1/LambdaP), when a PKI document is known. */
+  sendSlotMs?: () => number | undefined;
 }
+
+/** The pacing of waiting reads, as the registry takes it (defaults in actors/waitingReads.ts). */
+export type WaitingReadsOption =
+  | false
+  | {
+      /** Waiting reads polled back to back, at most. @default 2 */
+      inDaemon?: number;
+      /** First backoff of the other waiting reads, in send slots (it doubles). @default 4 */
+      backoffBaseSlots?: number;
+      /** Longest backoff, in send slots. @default 64 */
+      backoffMaxSlots?: number;
+      /** Polls of one envelope before a fresh one (the courier re-dispatches an envelope 5 times). @default 5 */
+      pollsPerEnvelope?: number;
+      /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
+      minDelayMs?: number;
+      /** First polls at the daemon at once, at most (its per-app request queue holds 16). @default 12 */
+      firstPolls?: number;
+    };
 
 /** Sent by the facade. */
 export type RegistryCommand =
@@ -60,7 +88,14 @@ export type RegistryCommand =
       surb?: { id: string; timeoutMs: number };
       respond: Respond<unknown>;
     }
-  | { type: 'registry.startOp'; op: ArqInput; parent?: AnyActorRef; respond: Respond<ArqOutput> }
+  | {
+      type: 'registry.startOp';
+      op: ArqInput;
+      parent?: AnyActorRef;
+      /** A read the daemon would retry on BoxIDNotFound: the client's scheduler polls it instead. */
+      read?: StartResendingParams & { readCap: Uint8Array; messageBoxIndex: Uint8Array };
+      respond: Respond<ArqOutput>;
+    }
   | {
       type: 'registry.cancel';
       cancelKey: string;

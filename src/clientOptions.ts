@@ -3,6 +3,7 @@
  */
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { ReconnectPolicy } from '../machines/connection.js';
+import type { WaitingReadsOption } from '../machines/registry.js';
 import { InvalidArgumentError } from './errors.js';
 import type { InspectOption } from './inspector/redact.js';
 import type { Logger } from './logger.js';
@@ -53,6 +54,13 @@ export interface ConnectOptions {
   queueLimit?: number;
   /** A pino-compatible logger (debug/info/warn/error); it never receives a secret. */
   logger?: Logger;
+  /**
+   * How reads of boxes not written yet are polled. By default the client polls them itself (no-retry
+   * requests): the 2 oldest back to back, the others one at a time with backoff, each with a fresh
+   * envelope when the courier would answer from its cache, so that such reads never starve the client's
+   * other requests. `false`: leave them to the daemon, which re-polls every one on every send slot.
+   */
+  waitingReads?: WaitingReadsOption;
 }
 
 /** Options every request method of ThinClient accepts. */
@@ -89,6 +97,7 @@ export function validateConnectOptions(options: ConnectOptions): void {
   if (options.partialFrameTimeoutMs !== undefined)
     durationArg(options.partialFrameTimeoutMs, 'partialFrameTimeoutMs');
   if (options.queueLimit !== undefined) countArg(options.queueLimit, 'queueLimit', Number.MAX_SAFE_INTEGER);
+  validateWaitingReads(options.waitingReads);
   if (!policy) return;
   for (const name of ['initialDelayMs', 'maxDelayMs', 'factor', 'jitter', 'maxAttempts'] as const) {
     const value = policy[name];
@@ -105,5 +114,21 @@ export function validateConnectOptions(options: ConnectOptions): void {
   }
   if (policy.jitter !== undefined && policy.jitter > 1) {
     throw new InvalidArgumentError('reconnect.jitter', 'expected a fraction in [0, 1]');
+  }
+}
+
+function validateWaitingReads(option: WaitingReadsOption | undefined): void {
+  if (option === undefined || option === false) return;
+  if (typeof option !== 'object' || option === null)
+    throw new InvalidArgumentError('waitingReads', 'expected false or an object');
+  for (const [name, value] of Object.entries(option)) {
+    if (value === undefined) continue;
+    const least = name === 'firstPolls' || name === 'pollsPerEnvelope' ? 1 : 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < least) {
+      throw new InvalidArgumentError(
+        `waitingReads.${name}`,
+        `expected a finite number ≥ ${least}, got ${String(value)}`,
+      );
+    }
   }
 }

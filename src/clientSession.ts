@@ -60,6 +60,7 @@ export abstract class ClientSession implements AsyncDisposable {
     streams: 0,
     waiting: 0,
     surbReplies: 0,
+    waitingReads: 0,
   });
   protected firstReady: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
@@ -91,6 +92,11 @@ export abstract class ClientSession implements AsyncDisposable {
           failFast: options.failFast ?? false,
           queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
           logger: this.logger,
+          ...(options.waitingReads === undefined ? {} : { waitingReads: options.waitingReads }),
+          sendSlotMs: () => {
+            const lambdaP = this.daemon.document?.lambdaP;
+            return lambdaP && lambdaP > 0 ? 1 / lambdaP : undefined;
+          },
           exposeStats: (read) => {
             this.readStats = read;
           },

@@ -6,6 +6,7 @@
  * const client = await ThinClient.connect(await loadConfig('thinclient.toml'));
  */
 export type { ReconnectPolicy } from '../machines/connection.js';
+export type { WaitingReadsOption } from '../machines/registry.js';
 export {
   type BlockingSendOptions,
   type CallOptions,

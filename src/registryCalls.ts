@@ -102,7 +102,14 @@ export class RegistryCalls {
     const parent = options[OP_PARENT];
     return settleOnce<StartResendingResult, ArqOutput>(
       options.signal,
-      (respond) => this.tell({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond }),
+      (respond) =>
+        this.tell({
+          type: 'registry.startOp',
+          op,
+          ...(parent ? { parent } : {}),
+          ...(call.retriedRead ? { read: call.retriedRead } : {}),
+          respond,
+        }),
       // As the matching cancel call would: the daemon stops, and so does the operation here.
       options.signal ? () => this.cancel(() => cancelFor(kind, cancelKey), {}).catch(() => {}) : noop,
       RESULT_OF[kind],

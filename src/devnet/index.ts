@@ -202,6 +202,10 @@ export interface Devnet {
     arqsInFlight: number;
     /** The sockets: open, refused, dropped by reason, bytes buffered. */
     connections: ConnectionStats;
+    /** Send slots that carried a retransmission or follow-up (an app's resend queue goes first). */
+    resendSlots: number;
+    /** Send slots that carried a new request. One packet leaves per slot, daemon-wide. */
+    freshSlots: number;
   };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
@@ -292,6 +296,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   let mixnetConnected = options.mixnetConnected ?? true;
   const faults = { stallHandshakes: null as HandshakeStall | null, ignoreThinClose: false };
   let generation = 0;
+  const slots = { resend: 0, fresh: 0 };
   const newDaemon = () =>
     new Daemon({
       network,
@@ -305,6 +310,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       dropRepliesWhileDisconnected: quirks.dropRepliesWhileDisconnected ?? true,
       log,
       faults: () => faults,
+      slots,
     });
   let daemon = newDaemon();
 
@@ -387,6 +393,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       sessions: daemon.sessionCount,
       arqsInFlight: daemon.arqCount,
       connections: guard.stats(),
+      resendSlots: slots.resend,
+      freshSlots: slots.fresh,
     }),
     close: () => life.close(),
     closed: () => life.closed(),

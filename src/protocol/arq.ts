@@ -30,6 +30,11 @@ export interface ArqCall {
   body: object;
   /** envelope_hash (reads and writes) or BLAKE2b-256(temp write cap) (copy commands). */
   cancelKey: Uint8Array;
+  /**
+   * Set for a read the daemon would re-poll without limit on BoxIDNotFound (no `noRetryOnBoxIdNotFound`):
+   * the client's own scheduler polls it instead (actors/waitingReads.ts).
+   */
+  retriedRead?: StartResendingParams & { readCap: Uint8Array; messageBoxIndex: Uint8Array };
 }
 
 export function startResendingEncryptedMessage(params: StartResendingParams): ArqCall {
@@ -62,11 +67,24 @@ export function startResendingEncryptedMessage(params: StartResendingParams): Ar
     ...(params.noRetryOnBoxIdNotFound ? { no_retry_on_box_id_not_found: true } : {}),
     ...(params.noIdempotentBoxAlreadyExists ? { no_idempotent_box_already_exists: true } : {}),
   };
+  const retried = readCap && messageBoxIndex && !params.noRetryOnBoxIdNotFound;
   return {
     kind: 'encryptedMessage',
     key: 'start_resending_encrypted_message',
     body,
     cancelKey: envelopeHash,
+    ...(retried
+      ? {
+          retriedRead: {
+            readCap,
+            messageBoxIndex,
+            envelopeDescriptor,
+            messageCiphertext,
+            envelopeHash,
+            ...(replyIndex === undefined ? {} : { replyIndex }),
+          },
+        }
+      : {}),
   };
 }
 

@@ -19,7 +19,7 @@ import type { TimingProfile } from '../timing.js';
 import { ArqTable } from './arq.js';
 import type { AuthorityInfo } from './authorities.js';
 import type { Connection, ConnectionHandler } from './connection.js';
-import { Egress } from './egress.js';
+import { Egress, type SlotCounts } from './egress.js';
 import { LegacyMessages } from './legacy.js';
 import type { LocalContext } from './localHandler.js';
 import { answerLocal, isLocalRequest } from './localRequests.js';
@@ -43,6 +43,8 @@ export interface DaemonOptions {
   log: (line: string) => void;
   /** Fault knobs the devnet handle sets (index.ts); read when a socket is accepted or closes. */
   faults?: () => { stallHandshakes: HandshakeStall | null; ignoreThinClose: boolean };
+  /** Send slots used, counted across daemon restarts (default: this instance's own count). */
+  slots?: SlotCounts;
 }
 
 export class Daemon implements ConnectionHandler {
@@ -101,6 +103,7 @@ export class Daemon implements ConnectionHandler {
       resend: (surb) => this.arqs.resend(surb),
       dispatch: (app, request) => this.dispatchMixnet(app, request),
       log,
+      slots: options.slots ?? { resend: 0, fresh: 0 },
     });
     this.unsubscribeEpoch = net.onNewEpoch((dir) => this.broadcastDocument(dir));
   }

@@ -24,6 +24,14 @@ export interface EgressOptions {
   /** Sends one new request. */
   dispatch: (app: App, request: MixnetRequest) => void;
   log: (line: string) => void;
+  /** Counted here, kept by the devnet across daemon restarts. */
+  slots: SlotCounts;
+}
+
+/** Send slots used since this daemon started: by retransmissions and follow-ups, and by new requests. */
+export interface SlotCounts {
+  resend: number;
+  fresh: number;
 }
 
 export class Egress {
@@ -68,11 +76,13 @@ export class Egress {
       this.cursor = (this.cursor + i + 1) % apps.length;
       const surb = app.resend.shift();
       if (surb !== undefined) {
+        this.opts.slots.resend++;
         guarded(this.opts.log, 'resend', () => this.opts.resend(surb));
         return;
       }
       const request = app.fifo.shift()!;
       app.spaceWaiters.shift()?.();
+      this.opts.slots.fresh++;
       guarded(this.opts.log, request.key, () => this.opts.dispatch(app, request));
       return;
     }

@@ -132,6 +132,9 @@ class ConnOnDevnet {
       authorityScheme: 'Ed25519',
       clock: new VirtualClock(),
       timing: { epochMs: EPOCH_MS },
+      // The stories stall the daemon's own handshake for whole epochs; the devnet's idle-socket
+      // timeout would otherwise close the (blameless, silent) client socket first.
+      limits: { handshakeTimeoutMs: Number.POSITIVE_INFINITY },
     });
     if (firstDialStalls) net.stallHandshakes('status');
     return new ConnOnDevnet(net);

@@ -366,7 +366,7 @@ describe('daemon error codes map to error classes', () => {
   for (const [code, cls, expected] of encrypted) {
     it(`start_resending_encrypted_message code ${code} → ${cls.name}${expected ? ' (an expected outcome)' : ''}`, async () => {
       const h = await setup();
-      const call = h.client.startResendingEncryptedMessage(readParams());
+      const call = h.client.startResendingEncryptedMessage({ ...readParams(), noRetryOnBoxIdNotFound: true });
       const req = await h.daemon.nextRequest('start_resending_encrypted_message');
       req.conn.reply(req, 'start_resending_encrypted_message_reply', { error_code: code });
       const error = await call.catch((e: unknown) => e);

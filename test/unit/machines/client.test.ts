@@ -45,7 +45,14 @@ function start() {
       '*': { actions: ({ event }) => void commands.push(event as ConnectionCommand) },
     },
   });
-  let stats: () => WorkStats = () => ({ requests: 0, operations: 0, streams: 0, waiting: 0, surbReplies: 0 });
+  let stats: () => WorkStats = () => ({
+    requests: 0,
+    operations: 0,
+    streams: 0,
+    waiting: 0,
+    surbReplies: 0,
+    waitingReads: 0,
+  });
   const clock = new SimulatedClock();
   const actor = createActor(
     clientMachine.provide({ actors: { connection: connection as never, registry: registryLogic } }),

@@ -1,0 +1,333 @@
+/**
+ * The client's own scheduler for reads that wait for a message (used by actors/registry.ts).
+ *
+ * Left to itself, kpclientd re-polls a read of an unwritten box on every send slot, through the app's
+ * resend queue, which it serves before the app's new requests: a few such reads starve everything
+ * else the app sends. And it re-sends the same envelope, which the courier answers from its dedup
+ * cache, re-dispatching it to the replicas only 5 times (spec/daemon-semantics.md §1.3, §2.5.4, §5).
+ *
+ * So every read the caller lets the daemon retry (`startResendingEncryptedMessage` with a read cap and
+ * a box index, without `noRetryOnBoxIdNotFound`; stream reads are such reads) is sent with the no-retry
+ * flag instead. Its first poll goes out at once, like any request. A read answered BoxIDNotFound is a
+ * *waiting read*, and from then on:
+ *
+ * - the `inDaemon` oldest waiting reads are polled back to back (a new poll as each answer comes), so
+ *   a read whose box is written next returns within a few send slots of the write;
+ * - the others wait here, and are polled one at a time (one lane), each after an exponential backoff
+ *   in send slots (1/LambdaP) with jitter, and take an `inDaemon` place when one frees (oldest first);
+ * - an envelope is polled at most `pollsPerEnvelope` times (the courier's re-dispatch cap), and a poll
+ *   after a backoff always takes a fresh envelope (a new encryptRead): the courier's cached answer for
+ *   an old one dates from the previous poll.
+ *
+ * So at most `inDaemon` + 1 waiting reads are at the daemon at any time, and the app's own resend queue
+ * holds at most that many follow-ups: its new requests always get slots.
+ */
+import type { AnyActorRef } from 'xstate';
+import type { TimerClock } from '../machines/registry.js';
+import { type ArqOutput, hex, type Result, type StartResendingParams } from '../src/protocol/index.js';
+import type { EncryptResult } from '../src/protocol/types.js';
+
+/** How the client paces reads that wait for a box to be written (`ConnectOptions.waitingReads`). */
+export interface WaitingReadsPolicy {
+  /** Waiting reads polled back to back, at most. @default 2 */
+  inDaemon: number;
+  /** Backoff of the others in send slots: `backoffBaseSlots` doubling to `backoffMaxSlots`. @default 4, 64 */
+  backoffBaseSlots: number;
+  backoffMaxSlots: number;
+  /** Polls of one envelope before a fresh one (the courier re-dispatches a cached envelope 5 times). @default 5 */
+  pollsPerEnvelope: number;
+  /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
+  minDelayMs: number;
+  /**
+   * First polls (reads not answered yet) at the daemon at once, at most; the rest wait their turn here,
+   * so that reads never fill the daemon's per-app request queue (16), behind which every local request
+   * of the connection would wait. @default 12
+   */
+  firstPolls: number;
+}
+
+export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
+  inDaemon: 2,
+  backoffBaseSlots: 4,
+  backoffMaxSlots: 64,
+  pollsPerEnvelope: 5,
+  minDelayMs: 50,
+  firstPolls: 12,
+};
+
+const BOX_ID_NOT_FOUND = 1;
+
+/** What a read hands the scheduler: the caller's request as parameters. */
+export type ReadParams = StartResendingParams & { readCap: Uint8Array; messageBoxIndex: Uint8Array };
+
+type Envelope = Pick<EncryptResult, 'envelopeDescriptor' | 'messageCiphertext' | 'envelopeHash'>;
+
+/** What the scheduler needs of the registry. */
+export interface WaitingReadsHost {
+  /** Starts one no-retry read operation (its own query id) and reports its output. */
+  poll(
+    params: StartResendingParams,
+    respond: (result: Result<ArqOutput>) => void,
+    parent: AnyActorRef | undefined,
+  ): void;
+  /** A fresh envelope for the same box (encrypt_read, a local request). */
+  encryptRead(readCap: Uint8Array, index: Uint8Array, respond: (result: Result<Envelope>) => void): void;
+  /** Stops the poll under this envelope hash at the daemon (its reply comes back as code 24). */
+  cancelPoll(envelopeHash: Uint8Array): void;
+  /** Mean gap between send slots in ms (1/LambdaP of the current document). */
+  sendSlotMs(): number;
+  clock: TimerClock;
+}
+
+interface Read {
+  readonly id: string;
+  /** Start order: the oldest waiting reads are the ones polled back to back. */
+  readonly seq: number;
+  readonly params: ReadParams;
+  readonly respond: (result: Result<ArqOutput>) => void;
+  /** The actor that parents the read's polls (a stream's window), if any. */
+  readonly parent: AnyActorRef | undefined;
+  envelope: Envelope;
+  /** Polls of `envelope` so far. */
+  polls: number;
+  /** BoxIDNotFound answers so far (0: not waiting yet). */
+  misses: number;
+  /** Its first poll waits its turn, or is at the daemon. */
+  first: 'queued' | 'sent' | undefined;
+  /** An envelope hash while a poll is at the daemon, 'encrypting' while a fresh envelope is made. */
+  busy: Uint8Array | 'encrypting' | undefined;
+  timer: unknown;
+  cancelled: boolean;
+}
+
+export class WaitingReads {
+  private readonly reads = new Map<string, Read>();
+  /** Reads answered BoxIDNotFound, oldest first; the first `inDaemon` are polled back to back. */
+  private readonly waiting: Read[] = [];
+  /** Waiting reads whose backoff has run out, for the one lane. */
+  private readonly due: Read[] = [];
+  /** Reads waiting for their first poll, and the number of first polls at the daemon. */
+  private readonly unsent: Read[] = [];
+  private firstInFlight = 0;
+  private started = 0;
+  /** The read whose poll holds the lane. */
+  private lane: Read | undefined;
+  /** Figures for tests and stats: polls sent, fresh envelopes made. */
+  readonly counts = { polls: 0, freshEnvelopes: 0 };
+
+  constructor(
+    private readonly host: WaitingReadsHost,
+    private readonly policy: WaitingReadsPolicy,
+  ) {}
+
+  /** Reads being served (waiting or not yet answered). */
+  get size(): number {
+    return this.reads.size;
+  }
+
+  /** Reads held here with nothing at the daemon for them now (no poll, no encrypt_read). */
+  get idle(): number {
+    let n = 0;
+    for (const read of this.reads.values()) if (read.busy === undefined) n++;
+    return n;
+  }
+
+  start(
+    id: string,
+    params: ReadParams,
+    respond: (result: Result<ArqOutput>) => void,
+    parent?: AnyActorRef,
+  ): void {
+    const read: Read = {
+      id,
+      seq: this.started++,
+      params,
+      respond,
+      parent,
+      envelope: params as Envelope,
+      polls: 0,
+      misses: 0,
+      first: 'queued',
+      busy: undefined,
+      timer: undefined,
+      cancelled: false,
+    };
+    this.reads.set(id, read);
+    this.unsent.push(read);
+    this.sendFirst();
+  }
+
+  private sendFirst(): void {
+    while (this.firstInFlight < this.policy.firstPolls) {
+      const read = this.unsent.shift();
+      if (!read) return;
+      this.firstInFlight++;
+      read.first = 'sent';
+      this.send(read);
+    }
+  }
+
+  /** A read's first poll has been answered (or the read ended before it was). */
+  private firstAnswered(read: Read): void {
+    const was = read.first;
+    read.first = undefined;
+    if (was === 'queued') this.unsent.splice(this.unsent.indexOf(read), 1);
+    if (was !== 'sent') return;
+    this.firstInFlight--;
+    this.sendFirst();
+  }
+
+  /** The caller cancelled the read(s) it started under this envelope hash: true if one was here. */
+  cancel(cancelKey: string): boolean {
+    let found = false;
+    for (const [id, read] of this.reads) {
+      if (hex(read.params.envelopeHash) !== cancelKey) continue;
+      found = true;
+      if (read.cancelled) continue;
+      read.cancelled = true;
+      // A poll under the caller's own envelope is stopped by the caller's cancel itself.
+      if (read.busy instanceof Uint8Array && hex(read.busy) !== cancelKey) this.host.cancelPoll(read.busy);
+      else if (read.busy === undefined) this.finish(id, { ok: true, value: { outcome: 'cancelled' } });
+    }
+    return found;
+  }
+
+  /** The client is closing or gave up: reads with no poll at the daemon end here. */
+  endIdle(output: ArqOutput): void {
+    for (const [id, read] of this.reads)
+      if (read.busy === undefined) this.finish(id, { ok: true, value: output });
+  }
+
+  // ---- polling ----
+
+  private live(read: Read): boolean {
+    return this.reads.get(read.id) === read;
+  }
+
+  private hot(read: Read): boolean {
+    const i = this.waiting.indexOf(read);
+    return i >= 0 && i < this.policy.inDaemon;
+  }
+
+  /** Polls now: with the current envelope while it is fresh enough, else with a new one. */
+  private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
+    if (!freshEnvelope) return void this.pollWith(read);
+    read.busy = 'encrypting';
+    this.host.encryptRead(read.params.readCap, read.params.messageBoxIndex, (result) => {
+      read.busy = undefined;
+      if (!this.live(read)) return;
+      if (!result.ok) return void this.finish(read.id, result);
+      if (read.cancelled) return void this.finish(read.id, { ok: true, value: { outcome: 'cancelled' } });
+      this.counts.freshEnvelopes++;
+      read.envelope = result.value;
+      read.polls = 0;
+      this.pollWith(read);
+    });
+  }
+
+  private pollWith(read: Read): void {
+    const { envelopeDescriptor, messageCiphertext, envelopeHash } = read.envelope;
+    read.busy = envelopeHash;
+    read.polls++;
+    this.counts.polls++;
+    this.host.poll(
+      { ...read.params, envelopeDescriptor, messageCiphertext, envelopeHash, noRetryOnBoxIdNotFound: true },
+      (result) => this.answered(read, result),
+      read.parent,
+    );
+  }
+
+  private answered(read: Read, result: Result<ArqOutput>): void {
+    read.busy = undefined;
+    if (this.lane === read) this.releaseLane();
+    if (!this.live(read)) return;
+    const id = read.id;
+    const notFound =
+      result.ok && result.value.outcome === 'expected' && result.value.errorCode === BOX_ID_NOT_FOUND;
+    this.firstAnswered(read);
+    if (!notFound || read.cancelled) {
+      return void this.finish(
+        id,
+        read.cancelled && notFound ? { ok: true, value: { outcome: 'cancelled' } } : result,
+      );
+    }
+    read.misses++;
+    if (read.misses === 1) this.enlist(read);
+    this.next(read);
+  }
+
+  /** Into the waiting list in start order; one that lands among the hot ones pushes the last one out. */
+  private enlist(read: Read): void {
+    let i = this.waiting.length;
+    while (i > 0 && this.waiting[i - 1]!.seq > read.seq) i--;
+    this.waiting.splice(i, 0, read);
+  }
+
+  /** After a BoxIDNotFound: at once if the read is hot, else after its backoff, through the lane. */
+  private next(read: Read): void {
+    const { minDelayMs } = this.policy;
+    if (this.hot(read)) {
+      read.timer = this.host.clock.setTimeout(() => this.fire(read, false), minDelayMs);
+      return;
+    }
+    const slots = Math.min(
+      this.policy.backoffBaseSlots * 2 ** Math.max(0, read.misses - 1),
+      this.policy.backoffMaxSlots,
+    );
+    const delay = Math.max(minDelayMs, slots * this.host.sendSlotMs()) * (0.5 + Math.random());
+    read.timer = this.host.clock.setTimeout(() => {
+      read.timer = undefined;
+      // Promoted meanwhile: it is polled as a hot read.
+      if (this.hot(read)) return void this.fire(read, false);
+      this.due.push(read);
+      this.runLane();
+    }, delay);
+  }
+
+  private fire(read: Read, freshEnvelope: boolean): void {
+    read.timer = undefined;
+    if (!this.live(read)) return;
+    this.send(read, freshEnvelope || read.polls >= this.policy.pollsPerEnvelope);
+  }
+
+  private runLane(): void {
+    if (this.lane) return;
+    const read = this.due.shift();
+    if (!read) return;
+    this.lane = read;
+    // A backoff outlives the courier's cached answer: a fresh envelope.
+    this.fire(read, true);
+  }
+
+  private releaseLane(): void {
+    this.lane = undefined;
+    // After the current event: the read that freed the lane is settled first.
+    queueMicrotask(() => this.runLane());
+  }
+
+  private finish(id: string, result: Result<ArqOutput>): void {
+    const read = this.reads.get(id);
+    if (!read) return;
+    this.reads.delete(id);
+    this.host.clock.clearTimeout(read.timer);
+    this.firstAnswered(read);
+    const wasHot = this.hot(read);
+    const w = this.waiting.indexOf(read);
+    if (w >= 0) this.waiting.splice(w, 1);
+    const d = this.due.indexOf(read);
+    if (d >= 0) this.due.splice(d, 1);
+    if (this.lane === read) this.releaseLane();
+    read.respond(result);
+    if (wasHot) this.promote();
+  }
+
+  /** A hot place freed: the oldest cold read takes it, now. */
+  private promote(): void {
+    const read = this.waiting[this.policy.inDaemon - 1];
+    if (!read || read.busy !== undefined) return;
+    this.host.clock.clearTimeout(read.timer);
+    const d = this.due.indexOf(read);
+    if (d >= 0) this.due.splice(d, 1);
+    this.fire(read, true);
+  }
+}
