@@ -2,9 +2,10 @@
 /**
  * `pigeonhole`: the command-line face of the library.
  *
- *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20]
+ *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20] [--state DIR]
  *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
- *       thinclient.toml to use, until interrupted.
+ *       thinclient.toml to use, until interrupted. With --state the network (seed, epochs, boxes) is
+ *       kept in DIR, and a devnet started again on it, even after a SIGKILL, is the same network.
  *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
  *       sends a file over a Pigeonhole channel (src/cli/cp/).
  *   pigeonhole inspect [--config thinclient.toml] [--port 0]
@@ -33,6 +34,12 @@ export function buildProgram(): Command {
     .option('--time-warp <factor>', 'divide every delay of the profile by this', positiveNumber, 1)
     .option('--seed <hex>', '32-byte hex seed for a reproducible network')
     .option('--write-config <path>', 'also write the thinclient.toml to this file')
+    .option('--state <dir>', "keep the network's seed, epochs and boxes in this directory (0700)")
+    .addOption(
+      new Option('--authority-scheme <scheme>', 'directory authority signatures')
+        .choices(['Falcon-padded-512-Ed25519', 'Ed25519'])
+        .default('Falcon-padded-512-Ed25519'),
+    )
     .action(
       async (opts: {
         listen: string;
@@ -40,12 +47,16 @@ export function buildProgram(): Command {
         timeWarp: number;
         seed?: string;
         writeConfig?: string;
+        state?: string;
+        authorityScheme: 'Falcon-padded-512-Ed25519' | 'Ed25519';
       }) => {
         const net = await startDevnet({
           listen: toListenUrl(opts.listen),
           profile: opts.profile,
           timeWarp: opts.timeWarp,
+          authorityScheme: opts.authorityScheme,
           ...(opts.seed ? { seed: hexSeed(opts.seed) } : {}),
+          ...(opts.state ? { state: opts.state } : {}),
         });
         const toml = configToToml(net.thinClientConfig);
         if (opts.writeConfig) await writeFile(opts.writeConfig, toml);
