@@ -19,7 +19,8 @@ import { DaemonProcess } from './daemonProcess.js';
 import { FAST_RECONNECT } from './reconnectPolicy.js';
 
 const CHILD = new URL('../fixtures/copy-child.ts', import.meta.url);
-const progressPast = (n: number) => (l: ChildLine) => l.event === 'progress' && (l.batchesDone as number) >= n;
+const progressPast = (n: number) => (l: ChildLine) =>
+  l.event === 'progress' && (l.batchesDone as number) >= n;
 
 describe('a copy stream with its client and the daemon killed with SIGKILL', () => {
   it('resumes from the checkpoint in a new process and writes every destination exactly', async () => {

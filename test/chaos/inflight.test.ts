@@ -28,7 +28,9 @@ describe('ten thousand operations in flight across a daemon kill', () => {
       const indices: Uint8Array[] = [kp.firstMessageIndex];
       while (indices.length < WRITES) indices.push(nextIndex(indices.at(-1)!));
       const messages = indices.map(() => new Uint8Array(randomBytes(64)));
-      const envelopes = await Promise.all(indices.map((at, i) => c.encryptWrite(messages[i]!, kp.writeCap, at)));
+      const envelopes = await Promise.all(
+        indices.map((at, i) => c.encryptWrite(messages[i]!, kp.writeCap, at)),
+      );
 
       const work: Promise<void>[] = envelopes.map((w) =>
         tally.run('write', async () => {
@@ -40,7 +42,8 @@ describe('ten thousand operations in flight across a daemon kill', () => {
         work.push(
           tally.run('local', async () => {
             const got = await c.nextMessageBoxIndex(at);
-            if (!Buffer.from(got).equals(Buffer.from(nextIndex(at)))) tally.wrongBytesIn('nextMessageBoxIndex');
+            if (!Buffer.from(got).equals(Buffer.from(nextIndex(at))))
+              tally.wrongBytesIn('nextMessageBoxIndex');
           }),
         );
       }

@@ -38,12 +38,12 @@ interface Stream {
 
 export type OpKind = 'local' | 'write' | 'read' | 'tombstone' | 'copy' | 'stream';
 const WEIGHTS: [OpKind, number][] = [
-  ['local', 30],
-  ['write', 25],
-  ['read', 20],
-  ['tombstone', 8],
-  ['copy', 6],
-  ['stream', 11],
+  ['local', 40],
+  ['write', 22],
+  ['read', 18],
+  ['tombstone', 7],
+  ['copy', 5],
+  ['stream', 8],
 ];
 
 const bytes = (n: number) => new Uint8Array(randomBytes(n));
