@@ -2,10 +2,11 @@
 /**
  * `pigeonhole`: the command-line face of the library.
  *
- *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20]
+ *   pigeonhole devnet --listen 127.0.0.1:64331 [--profile docker] [--time-warp 20] [--state DIR]
  *   pigeonhole devnet --listen ws://127.0.0.1:64331 [--allow-origin http://localhost:8080]...
  *       runs the embedded network as a stand-alone daemon any thin client can dial, printing the
- *       thinclient.toml to use, until interrupted.
+ *       thinclient.toml to use, until interrupted. With --state the network (seed, epochs, boxes) is
+ *       kept in DIR, and a devnet started again on it, even after a SIGKILL, is the same network.
  *   pigeonhole cp FILE OUT | cp send FILE | cp recv SHARE OUT
  *       sends a file over a Pigeonhole channel (src/cli/cp/).
  *   pigeonhole inspect [--config thinclient.toml] [--port 0]
@@ -55,6 +56,12 @@ export function buildProgram(): Command {
       'close a socket whose frame is not complete by then (default 30000)',
       positiveNumber,
     )
+    .option('--state <dir>', "keep the network's seed, epochs and boxes in this directory (0700)")
+    .addOption(
+      new Option('--authority-scheme <scheme>', 'directory authority signatures')
+        .choices(['Falcon-padded-512-Ed25519', 'Ed25519'])
+        .default('Falcon-padded-512-Ed25519'),
+    )
     .action(
       async (opts: {
         listen: string;
@@ -66,18 +73,22 @@ export function buildProgram(): Command {
         maxConnections?: number;
         handshakeTimeout?: number;
         partialFrameTimeout?: number;
+        state?: string;
+        authorityScheme: 'Falcon-padded-512-Ed25519' | 'Ed25519';
       }) => {
         const net = await startDevnet({
           listen: toListenUrl(opts.listen),
           allowedOrigins: opts.allowOrigin,
           profile: opts.profile,
           timeWarp: opts.timeWarp,
+          authorityScheme: opts.authorityScheme,
           ...(opts.seed ? { seed: hexSeed(opts.seed) } : {}),
           limits: {
             ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
             ...(opts.handshakeTimeout ? { handshakeTimeoutMs: opts.handshakeTimeout } : {}),
             ...(opts.partialFrameTimeout ? { partialFrameTimeoutMs: opts.partialFrameTimeout } : {}),
           },
+          ...(opts.state ? { state: opts.state } : {}),
         });
         const toml = configToToml(net.thinClientConfig);
         if (opts.writeConfig) await writeFile(opts.writeConfig, toml);

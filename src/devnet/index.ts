@@ -23,9 +23,10 @@ import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geo
 import { lifecycle } from './lifecycle.js';
 import { listenOn, parseListen } from './listen.js';
 import type { NetworkStats } from './network/context.js';
-import { Network } from './network/network.js';
+import { currentWallEpoch, Network } from './network/network.js';
 import { authorityTrustRoot } from './pki/index.js';
 import { Drbg, seedBytes } from './rng.js';
+import { DevnetState } from './state/stateDir.js';
 import { type DevnetProfile, resolveTiming, type TimingProfile } from './timing.js';
 import { normalizeOrigins } from './wsListener.js';
 
@@ -34,6 +35,7 @@ export type { HandshakeStall } from './daemon/daemon.js';
 export type { ConnectionStats, DropReason } from './daemon/guard.js';
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './daemon/limits.js';
 export type { NetworkStats as DevnetStats } from './network/context.js';
+export { DevnetStateError } from './state/stateDir.js';
 export { type DevnetProfile, PROFILES, type TimingProfile } from './timing.js';
 
 /**
@@ -127,6 +129,14 @@ export interface DevnetOptions {
   limits?: Partial<ConnectionLimits>;
   /** Diagnostics sink; silent by default. */
   log?: (line: string) => void;
+  /**
+   * A state directory (created 0700): the network's seed, epochs and every replica's boxes are kept there,
+   * so that a devnet killed (even with SIGKILL) and started again with the same `state` is the same
+   * network, holding every box written before, behind a new daemon with a new instance token. A `seed`
+   * must match the directory's; without one the directory's is used (a fresh directory gets a random
+   * one). Default: everything in memory.
+   */
+  state?: string;
 }
 
 /** One directory authority of the devnet: its entry in the trust root for `verifyPkiDocument`. */
@@ -258,30 +268,55 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   }
   const target = parseListen(options.listen ?? DEFAULT_LISTEN);
   const allowedOrigins = normalizeOrigins(options.allowedOrigins ?? []);
-  const root = options.seed === undefined ? Drbg.random() : new Drbg(seedBytes(options.seed));
+  const authorityScheme = options.authorityScheme ?? 'Falcon-padded-512-Ed25519';
+  const authorityCount = options.authorityCount ?? 3;
+  const state =
+    options.state === undefined
+      ? undefined
+      : DevnetState.open(options.state, {
+          ...(options.seed === undefined ? {} : { seed: seedBytes(options.seed) }),
+          topology: { authorityScheme, authorityCount, replicaCount, serviceNodeCount },
+          startEpoch: () => options.startEpoch ?? currentWallEpoch(timing.nominal.epochMs),
+        });
+  const root = state
+    ? new Drbg(state.seed)
+    : options.seed === undefined
+      ? Drbg.random()
+      : new Drbg(seedBytes(options.seed));
   const clock = options.clock ?? new RealClock();
   const log = options.log ?? (() => {});
   const sizes = deriveSizes();
   const quirks = options.quirks ?? {};
   const guard = new ConnectionGuard(resolveLimits(options.limits), clock, log);
 
-  const network = new Network({
-    clock,
-    rng: root,
-    sizes,
-    timing,
-    profile,
-    authorityScheme: options.authorityScheme ?? 'Falcon-padded-512-Ed25519',
-    authorityCount: options.authorityCount ?? 3,
-    replicaCount,
-    serviceNodeCount,
-    lossProbability: options.lossProbability ?? 0,
-    replicationLagMs: options.replicationLagMs ?? 0,
-    startEpoch: options.startEpoch,
-    courierRedispatchLimit: quirks.courierRedispatchLimit ?? Number.POSITIVE_INFINITY,
-    fixStaleNegative: !(quirks.staleNegative ?? false),
-    log,
-  });
+  let network: Network;
+  try {
+    network = new Network({
+      clock,
+      rng: root,
+      sizes,
+      timing,
+      profile,
+      authorityScheme,
+      authorityCount,
+      replicaCount,
+      serviceNodeCount,
+      lossProbability: options.lossProbability ?? 0,
+      replicationLagMs: options.replicationLagMs ?? 0,
+      startEpoch: state ? state.genesisEpoch : options.startEpoch,
+      ...(state
+        ? { elapsedMs: state.elapsedMs(), run: state.run, boxStore: (id: number) => state.boxStore(id) }
+        : {}),
+      courierRedispatchLimit: quirks.courierRedispatchLimit ?? Number.POSITIVE_INFINITY,
+      fixStaleNegative: !(quirks.staleNegative ?? false),
+      log,
+    });
+    // The replications a killed process left undone are completed before anyone can read.
+    if (state && state.run > 0) log(`state: ${network.repairReplication()} replications completed`);
+  } catch (err) {
+    state?.close();
+    throw err;
+  }
 
   const linkSeed = root.fork('authority-links');
   const authorityInfo: AuthorityInfo[] = network.authorities.map((a, i) => ({
@@ -301,7 +336,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     new Daemon({
       network,
       clock,
-      rng: root.fork(`daemon/${generation++}`),
+      // With a state directory the count spans every process, so a restarted devnet's daemon never
+      // repeats an earlier one's instance token or AppIDs.
+      rng: root.fork(`daemon/${state ? state.nextDaemon() : generation++}`),
       sizes,
       timing: timing.warped,
       sessionGraceMs: timing.warped.sessionGraceMs,
@@ -331,6 +368,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     ({ server, address, config: thinClientConfig } = await listenOn(target, onSocket, allowedOrigins));
   } catch (err) {
     network.stop();
+    state?.close();
     throw err;
   }
 
@@ -338,6 +376,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const life = lifecycle(async () => {
     daemon.shutdown(true);
     network.stop();
+    state?.close();
     if (clock instanceof RealClock) clock.clearAll();
     // Resolves once every client socket has gone too (the daemon ends them after the shutdown_event).
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -25,6 +25,7 @@ import {
 } from '../pki/index.js';
 import type { Drbg } from '../rng.js';
 import type { TimingProfile } from '../timing.js';
+import type { BoxStore } from './boxStore.js';
 import { emptyStats, type NetworkContext, type NetworkStats } from './context.js';
 import { Courier } from './courier.js';
 import type { Directory, ReplicaInfo, ServiceInfo } from './directory.js';
@@ -51,6 +52,18 @@ export interface NetworkOptions {
   lossProbability: number;
   replicationLagMs: number;
   startEpoch?: bigint;
+  /**
+   * How long this network has already run (a network reopened from a state directory): epochs continue
+   * from `startEpoch` as if it had never stopped. Default 0.
+   */
+  elapsedMs?: number;
+  /**
+   * Which start of the network this is (0 for a fresh one): the per-run randomness (routing choices,
+   * delays, reply keys) is drawn afresh on every run, while keys stay those of the seed. Default 0.
+   */
+  run?: number;
+  /** Where replica `replicaId` keeps its boxes. Default: in memory. */
+  boxStore?: (replicaId: number) => BoxStore;
   courierRedispatchLimit: number;
   fixStaleNegative: boolean;
   log: (line: string) => void;
@@ -106,8 +119,9 @@ export class Network implements NetworkContext {
     this.timing = options.timing.warped;
     this.nominal = options.timing.nominal;
     this.sizes = options.sizes;
-    this.rng = options.rng.fork('network');
-    this.delayRng = options.rng.fork('mixnet');
+    const run = options.run ?? 0;
+    this.rng = options.rng.fork(run === 0 ? 'network' : `network/${run}`);
+    this.delayRng = options.rng.fork(run === 0 ? 'mixnet' : `mixnet/${run}`);
     this.keySeed = options.rng.fork('keys').bytes(32);
     this.loss = checkProbability(options.lossProbability);
     this.lag = checkNonNegative(options.replicationLagMs, 'replicationLagMs');
@@ -118,9 +132,8 @@ export class Network implements NetworkContext {
     });
     const identitySize = DEVNET_KEY_SIZES.identity[this.authorities[0]!.scheme];
     for (let i = 0; i < options.replicaCount; i++) {
-      this.replicas.push(
-        new Replica(i, `replica${i + 1}`, this.derive(`replica/${i}/identity`, identitySize), this),
-      );
+      const identity = this.derive(`replica/${i}/identity`, identitySize);
+      this.replicas.push(new Replica(i, `replica${i + 1}`, identity, this, options.boxStore?.(i)));
     }
     for (let i = 0; i < options.serviceNodeCount; i++) {
       const name = `servicenode${i + 1}`;
@@ -148,9 +161,8 @@ export class Network implements NetworkContext {
         'canonical',
       ),
     );
-    this.startEpoch =
-      options.startEpoch ?? BigInt(Math.floor((Date.now() - EPOCH_ORIGIN_MS) / this.nominal.epochMs));
-    this.t0 = this.clock.now();
+    this.startEpoch = options.startEpoch ?? currentWallEpoch(this.nominal.epochMs);
+    this.t0 = this.clock.now() - checkNonNegative(options.elapsedMs ?? 0, 'elapsedMs');
     this.directoryFor(this.startEpoch);
     this.armEpochTimer();
   }
@@ -381,6 +393,13 @@ export class Network implements NetworkContext {
     }
   }
 
+  /** Completes the replications a stopped network left undone (see Replica.repairReplication). */
+  repairReplication(): number {
+    let repaired = 0;
+    for (const r of this.replicas) repaired += r.repairReplication();
+    return repaired;
+  }
+
   stop(): void {
     this.stopped = true;
     this.clock.clearTimer(this.epochTimer);
@@ -390,6 +409,11 @@ export class Network implements NetworkContext {
   private derive(label: string, length: number): Uint8Array {
     return hkdfBlake2b512(this.keySeed, undefined, enc.encode(`devnet/${label}`), length);
   }
+}
+
+/** The Katzenpost epoch the wall clock is in, for epochs of `epochMs`. */
+export function currentWallEpoch(epochMs: number): bigint {
+  return BigInt(Math.floor((Date.now() - EPOCH_ORIGIN_MS) / epochMs));
 }
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {

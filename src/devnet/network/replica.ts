@@ -27,14 +27,10 @@ import {
   unpadPayload,
 } from '../pigeonhole/messages.js';
 import { decapsulate, envelopeReply, isValidPublicKey, type NikeKeypair } from '../pigeonhole/mkem.js';
+import { type BoxStore, MemoryBoxStore } from './boxStore.js';
 import type { NetworkContext } from './context.js';
 import { type Directory, shardsFor } from './directory.js';
 import type { ReplicaMessage, ReplicaMessageReply, ReplicaPeer } from './replicaPeer.js';
-
-interface StoredBox {
-  payload: Uint8Array;
-  signature: Uint8Array;
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const EMPTY = new Uint8Array(0);
@@ -55,13 +51,12 @@ function verifyBox(boxId: Uint8Array, payload: Uint8Array, signature: Uint8Array
 }
 
 export class Replica implements ReplicaPeer {
-  private readonly boxes = new Map<string, StoredBox>();
-
   constructor(
     readonly replicaId: number,
     readonly name: string,
     readonly identityKey: Uint8Array,
     private readonly net: NetworkContext,
+    private readonly boxes: BoxStore = new MemoryBoxStore(),
   ) {}
 
   /** Envelope key pair for a replica epoch (derived from the network seed). */
@@ -83,6 +78,33 @@ export class Replica implements ReplicaPeer {
   /** Test hook: store bytes without any check (to model a misbehaving replica). */
   unsafeStore(boxId: Uint8Array, payload: Uint8Array, signature: Uint8Array): void {
     this.boxes.set(hex(boxId), { payload: payload.slice(), signature: signature.slice() });
+  }
+
+  /**
+   * Hands every box this replica holds to the other shards that should hold it too, as the replication
+   * that was under way when the network stopped would have. Tombstones win and boxes are write-once, so
+   * the order does not matter. Returns how many writes changed another replica.
+   */
+  repairReplication(): number {
+    const dir = this.net.directory();
+    let repaired = 0;
+    for (const [key, box] of this.boxes.entries()) {
+      const boxId = Uint8Array.from(Buffer.from(key, 'hex'));
+      for (const s of shardsFor(dir, boxId)) {
+        if (s.replicaId === this.replicaId) continue;
+        const peer = this.net.replica(s.replicaId);
+        if (!peer || peer.holds(boxId, box)) continue;
+        if (peer.writeLocal({ boxId, signature: box.signature, payload: box.payload }) === 0) repaired++;
+      }
+    }
+    return repaired;
+  }
+
+  /** Whether this replica stores exactly `box` (or a tombstone, which no write replaces) under `boxId`. */
+  holds(boxId: Uint8Array, box: { payload: Uint8Array; signature: Uint8Array }): boolean {
+    const mine = this.boxes.get(hex(boxId));
+    if (!mine) return false;
+    return mine.payload.length === 0 || (equalBytes(mine.payload, box.payload) && box.payload.length > 0);
   }
 
   /** Handles a courier's ReplicaMessage. Never throws. */

@@ -37,4 +37,6 @@ export interface ReplicaPeer {
   readLocal(boxId: Uint8Array): ReplicaReadReply;
   /** Applies a write; returns the replica error code (0 = success). */
   writeLocal(w: ReplicaWrite): number;
+  /** Whether the replica already stores this box (or a tombstone in its place). */
+  holds(boxId: Uint8Array, box: { payload: Uint8Array; signature: Uint8Array }): boolean;
 }
