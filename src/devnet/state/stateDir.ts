@@ -41,6 +41,7 @@ interface StateFile {
 
 /** The state directory is unusable: in use, from another network, or unreadable. */
 export class DevnetStateError extends Error {
+  /** Always `'DevnetStateError'`. */
   override readonly name = 'DevnetStateError';
 }
 
