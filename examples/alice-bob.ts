@@ -24,7 +24,9 @@ const net = values.config
   ? undefined
   : await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant' });
 const client = await ThinClient.connect(values.config ?? net!.thinClientConfig, {
-  ...(inspector ? { inspect: inspector.inspect } : {}),
+  // Inspecting, Bob's read waits at the daemon as one operation (its replay after a daemon restart
+  // shows), instead of the client's short polls that keep waiting reads from starving other requests.
+  ...(inspector ? { inspect: inspector.inspect, waitingReads: false } : {}),
 });
 const text = new TextEncoder();
 const read = new TextDecoder();
