@@ -5,72 +5,8 @@
  * import { ThinClient, loadConfig } from 'katzenpost-thin-client';
  * const client = await ThinClient.connect(await loadConfig('thinclient.toml'));
  */
-export type { ReconnectPolicy } from '../machines/connection.js';
-export type { WaitingReadsOption } from '../machines/registry.js';
-export {
-  type BlockingSendOptions,
-  type CallOptions,
-  type Clock,
-  type ConnectOptions,
-  type CopyCommandOptions,
-  type CourierEnvelopesResult,
-  type DestinationPayload,
-  type DirectoryAuthority,
-  type EncryptResult,
-  type KeypairResult,
-  type MultiPayloadEnvelopesResult,
-  type StartResendingParams,
-  type StartResendingResult,
-  ThinClient,
-  type TombstoneEnvelope,
-  type TombstoneRangeEnvelopesResult,
-  type TombstoneRangeResult,
-} from './client.js';
-export { type Config, configToToml, type DialConfig, loadConfig, parseConfig } from './config.js';
-export {
-  BoxAlreadyExistsError,
-  BoxIdNotFoundError,
-  ClientClosedError,
-  ConfigError,
-  ConnectionLostError,
-  CopyCommandFailedError,
-  CourierError,
-  DaemonError,
-  InvalidArgumentError,
-  isExpectedOutcome,
-  NotConnectedError,
-  OperationCancelledError,
-  PayloadTooLargeError,
-  PkiVerificationError,
-  ProtocolError,
-  ReplicaError,
-  ThinClientError,
-  type ThinClientErrorOptions,
-  TimeoutError,
-  TombstoneError,
-  VoucherHashMismatchError,
-  VoucherSealOpenFailedError,
-  VoucherSignatureInvalidError,
-} from './errors.js';
-export type {
-  ConnectionStatusEvent,
-  DaemonConnectedEvent,
-  DaemonDisconnectedEvent,
-  EventOfType,
-  EventsOptions,
-  LaggedEvent,
-  MessageIdGarbageCollectedEvent,
-  MessageReplyEvent,
-  MessageSentEvent,
-  NewPkiDocumentEvent,
-  PigeonholeGeometry,
-  ProtocolErrorEvent,
-  ShutdownEvent,
-  SphinxGeometry,
-  ThinClientEvent,
-  ThinClientEventType,
-  UnknownEvent,
-} from './events.js';
+
+export { loadConfig } from './config.js';
 export type { NodeKind } from './inspector/kinds.js';
 export {
   createInspectionRecords,
@@ -157,3 +93,4 @@ export type {
   VoucherOpenResult,
   VoucherStreamResult,
 } from './protocol/voucherTypes.js';
+export * from './publicApi.js';

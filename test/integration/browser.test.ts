@@ -7,27 +7,19 @@
  *
  * Skips, saying why, where no Chromium is installed and CI is not set; in CI it runs or fails.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleServer, serveExample } from '../../examples/browser/serve.js';
 import { buildBrowserBundle } from '../../scripts/buildBrowser.js';
 import { type Devnet, startDevnet } from '../../src/devnet/index.js';
+import { requireChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
-const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome'];
-const executablePath =
-  process.env.CHROMIUM_PATH ??
-  CANDIDATES.flatMap((name) => (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name))).find(
-    (path) => existsSync(path),
-  );
-const inCi = Boolean(process.env.CI);
-if (!executablePath && !inCi)
-  console.warn('browser test skipped: no Chromium found (apt-get install chromium; CI runs it)');
+const skip = skipWithoutChromium('browser test');
 
-describe.skipIf(!executablePath && !inCi)('the example page in headless Chromium', () => {
+describe.skipIf(skip)('the example page in headless Chromium', () => {
   let dir: string;
   let site: ExampleServer;
   let net: Devnet;
@@ -36,8 +28,7 @@ describe.skipIf(!executablePath && !inCi)('the example page in headless Chromium
   const consoleLines: string[] = [];
 
   beforeAll(async () => {
-    if (!executablePath)
-      throw new Error('CI is set but no Chromium was found (install the chromium package)');
+    const executablePath = requireChromium();
     dir = await mkdtemp(join(tmpdir(), 'browser-'));
     const bundle = join(dir, 'katzenpost-thin-client.js');
     await buildBrowserBundle({ outfile: bundle });

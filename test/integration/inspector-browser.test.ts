@@ -8,26 +8,18 @@
  * Skips, saying why, where no Chromium is installed and CI is not set; in CI it runs or fails.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configToToml } from '../../src/config.js';
 import { type Devnet, startDevnet } from '../../src/devnet/index.js';
+import { requireChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
-const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome'];
-const executablePath =
-  process.env.CHROMIUM_PATH ??
-  CANDIDATES.flatMap((name) => (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name))).find(
-    (path) => existsSync(path),
-  );
-const inCi = Boolean(process.env.CI);
-if (!executablePath && !inCi)
-  console.warn('inspector browser test skipped: no Chromium found (apt-get install chromium; CI runs it)');
+const skip = skipWithoutChromium('inspector browser test');
 
-describe.skipIf(!executablePath && !inCi)('the inspector page in headless Chromium', () => {
+describe.skipIf(skip)('the inspector page in headless Chromium', () => {
   let net: Devnet;
   let dir: string;
   let demo: ChildProcess;
@@ -36,8 +28,7 @@ describe.skipIf(!executablePath && !inCi)('the inspector page in headless Chromi
   let output = '';
 
   beforeAll(async () => {
-    if (!executablePath)
-      throw new Error('CI is set but no Chromium was found (install the chromium package)');
+    const executablePath = requireChromium();
     net = await startDevnet({ listen: 'tcp://127.0.0.1:0', profile: 'instant', authorityScheme: 'Ed25519' });
     dir = await mkdtemp(join(tmpdir(), 'inspector-'));
     const config = join(dir, 'thinclient.toml');
