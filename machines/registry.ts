@@ -38,6 +38,16 @@ export interface WorkStats {
   waitingReads: number;
 }
 
+/** Stats of a client with no work (before the registry runs, and after it stopped). */
+export const NO_WORK: Readonly<WorkStats> = Object.freeze({
+  requests: 0,
+  operations: 0,
+  streams: 0,
+  waiting: 0,
+  surbReplies: 0,
+  waitingReads: 0,
+});
+
 export interface RegistryInput {
   /** Given a reader of the registry's counts once it starts. */
   exposeStats?: (read: () => WorkStats) => void;

@@ -6,7 +6,7 @@
 import { type Actor, createActor } from 'xstate';
 import { wiredClientMachine } from '../actors/wiring.js';
 import type { ClientEmitted, clientMachine, LinkState } from '../machines/client.js';
-import type { WorkStats } from '../machines/registry.js';
+import { NO_WORK, type WorkStats } from '../machines/registry.js';
 import {
   type CallOptions,
   type Clock,
@@ -54,14 +54,7 @@ export abstract class ClientSession implements AsyncDisposable {
   private finished = false;
   private readonly closedPromise: Promise<Error | undefined>;
   private resolveClosed!: (error: Error | undefined) => void;
-  private readStats: () => WorkStats = () => ({
-    requests: 0,
-    operations: 0,
-    streams: 0,
-    waiting: 0,
-    surbReplies: 0,
-    waitingReads: 0,
-  });
+  private readStats: () => WorkStats = () => ({ ...NO_WORK });
   protected firstReady: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
   protected constructor(config: Config, options: ConnectOptions) {

@@ -9,7 +9,7 @@ import { registryLogic } from '../../../actors/registry.js';
 import type { ArqInput } from '../../../machines/arq.js';
 import { type ClientEmitted, clientMachine } from '../../../machines/client.js';
 import type { ConnectionCommand, ConnectionReport, TransportCommand } from '../../../machines/connection.js';
-import type { WorkStats } from '../../../machines/registry.js';
+import { NO_WORK, type WorkStats } from '../../../machines/registry.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { ArqOutput } from '../../../src/protocol/outcome.js';
 import type { Result } from '../../../src/protocol/result.js';
@@ -45,14 +45,7 @@ function start() {
       '*': { actions: ({ event }) => void commands.push(event as ConnectionCommand) },
     },
   });
-  let stats: () => WorkStats = () => ({
-    requests: 0,
-    operations: 0,
-    streams: 0,
-    waiting: 0,
-    surbReplies: 0,
-    waitingReads: 0,
-  });
+  let stats: () => WorkStats = () => ({ ...NO_WORK });
   const clock = new SimulatedClock();
   const actor = createActor(
     clientMachine.provide({ actors: { connection: connection as never, registry: registryLogic } }),
