@@ -21,11 +21,6 @@ import { coverage, probeInspect } from './probe.js';
 export const WINDOW_UNREACHABLE: Unreachable[] = [];
 export const COPY_STREAM_UNREACHABLE: Unreachable[] = [
   {
-    transition: 'copyStream.cancelling xstate.error.actor.cancelOperations #0',
-    reason:
-      'cancelOperations (actors/copyStream.ts) waits for its cancels with Promise.allSettled, so it never rejects',
-  },
-  {
     transition: 'copyStream.active.route always #0',
     reason:
       'route with no temp channel needs a checkpoint with batches built but no temp write cap; the first checkpoint is written only after the temp channel exists, and a fresh stream goes savingJob → creatingTempChannel without passing route',
