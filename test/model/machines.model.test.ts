@@ -11,11 +11,13 @@ import { ARQ_UNREACHABLE, describeArqPaths } from './devnet/arqPaths.js';
 import { CLIENT_UNREACHABLE, describeClientPaths } from './devnet/clientPaths.js';
 import { CONNECTION_UNREACHABLE, describeConnectionStories } from './devnet/connectionStories.js';
 import { coverage } from './devnet/probe.js';
-import { COPY_STREAM_UNREACHABLE, describeWorkStories, WINDOW_UNREACHABLE } from './devnet/workStories.js';
+import { describeWindowPaths, WINDOW_UNREACHABLE } from './devnet/windowPaths.js';
+import { COPY_STREAM_UNREACHABLE, describeWorkStories } from './devnet/workStories.js';
 
 describeClientPaths();
 describeArqPaths();
 describeConnectionStories();
+describeWindowPaths();
 describeWorkStories();
 
 describe('model coverage over the devnet', () => {

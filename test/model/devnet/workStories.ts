@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type AnyActorRef, SimulatedClock } from 'xstate';
+import { SimulatedClock } from 'xstate';
 import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
 import { copyToChannel, MemoryCheckpointStore, resumeCopy, ThinClient } from '../../../src/index.js';
 import { streamBoxPayloadLength } from '../../../src/pigeonhole/streams.js';
@@ -18,7 +18,6 @@ import { until } from '../../unit/client/harness.js';
 import type { Unreachable } from '../coverage.js';
 import { coverage, probeInspect } from './probe.js';
 
-export const WINDOW_UNREACHABLE: Unreachable[] = [];
 export const COPY_STREAM_UNREACHABLE: Unreachable[] = [
   {
     transition: 'copyStream.active.route always #0',
@@ -75,94 +74,7 @@ async function channel(r: Rig, boxes: number) {
   return { keys, payload: new Uint8Array(randomBytes(per * boxes)) };
 }
 
-/** Settles `p` while moving the client's clock on (admission gaps are at most 20 means). */
-async function withTicks<T>(r: Rig, p: Promise<T>, stepMs: number): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await until(() => {
-    if (!settled) r.clock.increment(stepMs);
-    return settled;
-  });
-  return p;
-}
-
 export function describeWorkStories(): void {
-  describe('window machine: writeStream over the devnet', () => {
-    it('fills the window without pacing and completes every box', async () => {
-      coverage.window.ranPath(['unpaced, done']);
-      const r = await rig();
-      try {
-        const { keys, payload } = await channel(r, 3);
-        await r.client.writeStream(keys.writeCap, keys.firstMessageIndex, payload, 2, { pacing: false });
-        const back = await r.client.readStream(keys.readCap, keys.firstMessageIndex, 3, 3, { pacing: false });
-        expect(Buffer.from(back.data).equals(Buffer.from(payload))).toBe(true);
-      } finally {
-        await done(r);
-      }
-    });
-
-    it('waits out an admission gap on the client clock between boxes when pacing', async () => {
-      coverage.window.ranPath(['paced, done']);
-      const r = await rig();
-      try {
-        const { keys, payload } = await channel(r, 2);
-        const write = r.client.writeStream(keys.writeCap, keys.firstMessageIndex, payload, 2, {
-          pacing: { meanGapMs: 10 },
-        });
-        await withTicks(r, write, 200);
-      } finally {
-        await done(r);
-      }
-    });
-
-    it('retries a box refused while the mixnet is down, and fails once its attempts run out', async () => {
-      coverage.window.ranPath(['mixnet down, retry, failed']);
-      const r = await rig();
-      try {
-        const { keys, payload } = await channel(r, 1);
-        r.net.setMixnetConnected(false);
-        await until(() => !r.client.isConnected());
-        const events: string[] = [];
-        await expect(
-          r.client.writeStream(keys.writeCap, keys.firstMessageIndex, payload, 1, {
-            pacing: false,
-            maxAttempts: 2,
-            inspect: (e) => {
-              if (e.type === '@xstate.event' && (e.actorRef as AnyActorRef).id.startsWith('window:'))
-                events.push(e.event.type);
-            },
-          }),
-        ).rejects.toThrow('mixnet');
-        // Refused twice: once retried, once for good.
-        expect(events.filter((t) => t === 'BOX_FAILED')).toHaveLength(2);
-      } finally {
-        await done(r);
-      }
-    });
-
-    it('stops the boxes in flight when the transfer is cancelled', async () => {
-      coverage.window.ranPath(['cancel in flight']);
-      const r = await rig({ held: true });
-      try {
-        const { keys, payload } = await channel(r, 2);
-        const abort = new AbortController();
-        const write = r.client.writeStream(keys.writeCap, keys.firstMessageIndex, payload, 2, {
-          pacing: false,
-          signal: abort.signal,
-        });
-        await until(() => r.net.stats().arqsInFlight === 2);
-        abort.abort(new Error('stop'));
-        await expect(write).rejects.toThrow('stop');
-        await until(() => r.net.stats().arqsInFlight === 0);
-      } finally {
-        await done(r);
-      }
-    });
-  });
-
   describe('copy-stream machine: copyToChannel over the devnet', () => {
     it('copies a payload through a temp channel and a courier, then discards its checkpoint', async () => {
       coverage.copyStream.ranPath(['done']);
