@@ -10,15 +10,15 @@ import { describe, it } from 'vitest';
 import { ARQ_UNREACHABLE, describeArqPaths } from './devnet/arqPaths.js';
 import { CLIENT_UNREACHABLE, describeClientPaths } from './devnet/clientPaths.js';
 import { CONNECTION_UNREACHABLE, describeConnectionStories } from './devnet/connectionStories.js';
+import { COPY_STREAM_UNREACHABLE, describeCopyStreamPaths } from './devnet/copyStreamPaths.js';
 import { coverage } from './devnet/probe.js';
 import { describeWindowPaths, WINDOW_UNREACHABLE } from './devnet/windowPaths.js';
-import { COPY_STREAM_UNREACHABLE, describeWorkStories } from './devnet/workStories.js';
 
 describeClientPaths();
 describeArqPaths();
 describeConnectionStories();
 describeWindowPaths();
-describeWorkStories();
+describeCopyStreamPaths();
 
 describe('model coverage over the devnet', () => {
   it('covers every state and at least 90% of the transitions of the client machine', () => {
