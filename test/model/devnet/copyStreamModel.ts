@@ -2,8 +2,10 @@
  * Paths through machines/copyStream.ts that a copy over the devnet can follow, generated with
  * xstate/graph. The model copies one destination box in one create-courier-envelopes call, which on
  * the devnet emits two copy-stream elements (so two temp writes); a second input resumes from a
- * checkpoint that has the call's elements but no temp channel yet (what a process that stopped right
- * after building would leave if it checkpointed before creating the channel). In each state the model
+ * checkpoint that has the call's elements but no temp channel yet. This machine never writes such a
+ * checkpoint (it creates the temp channel first), but the store is outside it and the checkpoint
+ * decoder accepts the record, so resumeCopy can meet one; it is the only way into route's first
+ * branch (route → creatingTempChannel). In each state the model
  * offers what the devnet run can make happen there: the step's I/O succeeds, fails (the store
  * refuses, the client is disconnected from the daemon, the daemon's mixnet is down), the courier
  * reports Failed, or the copy is cancelled.
