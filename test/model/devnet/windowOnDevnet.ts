@@ -1,17 +1,18 @@
 /**
- * One windowed transfer of a ThinClient over the devnet (a readStream of windowModel.ts's boxes, so
- * that a box can fail for good: a tombstone), run along a generated path of machines/window.ts. The
- * devnet's virtual clock holds every box in flight until the run moves it on; the client's simulated
- * clock holds the admission gap. The outcome of each attempt is planned from the path, and set up as
- * the window admits it (START_BOXES to its `boxes` child):
+ * One windowed transfer of a ThinClient over the devnet (a readStream, so that a box can fail for
+ * good: a tombstone), run along a generated path of machines/window.ts. The devnet's virtual clock
+ * holds every box in flight until the run moves it on, and a read polls until its box is written; the
+ * client's simulated clock holds the admission gap. A box completes when the run writes it, and fails
+ * for good when the run writes it a tombstone; the outcome of each attempt is planned from the path,
+ * and set up as the window admits it (START_BOXES to its `boxes` child):
  *
- *   done          the mixnet is up; the box completes when the devnet's clock moves on, after one of
- *                 the faults it survives: none, the first transmission lost (the loss knob, on while
- *                 it is sent), a daemon restart with a new instance token (replayed), disconnect() and
+ *   done          the mixnet is up; once the box is written, the read completes after one of the
+ *                 faults it survives: none, its first transmission lost (the loss knob, on while it
+ *                 is sent), a daemon restart with a new instance token (replayed), disconnect() and
  *                 reconnect() (resumed), the socket dropped (resumed)
  *   retry         the mixnet is down, so the daemon's link refuses the attempt at once (retryable)
- *   fatal         the mixnet is up and the box holds a tombstone (written before the transfer)
- *   held          the mixnet is up; the box stays in flight (a cancel, or the end of the path)
+ *   fatal, held   the mixnet is up; the box stays in flight until it is written a tombstone (fatal),
+ *                 or the transfer is cancelled, or the path ends
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
@@ -23,7 +24,7 @@ import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/inde
 import { ThinClient, TombstoneError } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
 import { probeInspect } from './probe.js';
-import { BOXES, comparable, GAP_MS, TICK, type WindowPath, type WindowSnap } from './windowModel.js';
+import { comparable, GAP_MS, TICK, type WindowPath, type WindowSnap } from './windowModel.js';
 
 export const DONE_FAULTS = ['none', 'loss', 'restart', 'disconnect', 'drop'] as const;
 export type DoneFault = (typeof DONE_FAULTS)[number];
@@ -55,6 +56,9 @@ export class WindowOnDevnet {
   private window: AnyActorRef | undefined;
   private last: WindowSnap | undefined;
   private lostBefore = 0;
+  private lossOn = false;
+  private writeCap: Uint8Array = new Uint8Array(0);
+  private indices: Uint8Array[] = [];
   readonly abort = new AbortController();
   outcome: Outcome = { state: 'pending' };
   private payloads: Uint8Array[] = [];
@@ -80,6 +84,9 @@ export class WindowOnDevnet {
       clock,
       // Redials at once (the client's clock stands still), so that no redial moves it past a gap.
       reconnect: { initialDelayMs: 0, factor: 1, jitter: 0, maxAttempts: 5 },
+      // The daemon polls a read until its box is written: one operation per attempt, on the devnet's
+      // clock (the client's own scheduler would poll on the client's, which stands still).
+      waitingReads: false,
       inspect: probeInspect((e) => sut?.watch(e)),
     });
     sut = new WindowOnDevnet(net, client, clock, plan);
@@ -106,32 +113,27 @@ export class WindowOnDevnet {
   private admitted(k: number, attempt: number): void {
     const plan = this.plan.get(`${k}/${attempt}`) ?? { outcome: 'held' };
     this.net.setMixnetConnected(plan.outcome !== 'retry');
-    if (plan.outcome === 'done' && plan.fault === 'loss') {
+    if (plan.outcome === 'done' && plan.fault === 'loss' && !this.lossOn) {
       this.lostBefore = this.net.stats().packetsLost;
+      this.lossOn = true;
       this.net.setLossProbability(0.999);
     }
   }
 
-  /** Writes the boxes (a tombstone where a box is to fail for good), then starts the read. */
+  /** Starts the read of boxes nobody has written yet. */
   private async begin(path: WindowPath): Promise<void> {
     const c = this.client;
     const keys = await c.newKeypair(new Uint8Array(randomBytes(32)));
-    const fatal = new Set(
-      path.steps.flatMap((s) => (s.event.type === 'BOX_FAILED' && !s.event.retryable ? [s.event.k] : [])),
-    );
+    this.writeCap = keys.writeCap;
     let index = keys.firstMessageIndex;
-    let written = 0;
-    for (let k = 0; k < BOXES; k++) {
-      const payload = fatal.has(k) ? new Uint8Array(0) : new Uint8Array(randomBytes(16));
-      this.payloads.push(payload);
-      const w = await c.encryptWrite(payload, keys.writeCap, index);
-      void c.startResendingEncryptedMessage({ writeCap: keys.writeCap, ...w }).then(() => written++);
+    for (let k = 0; k < path.shape.boxCount; k++) {
+      this.indices.push(index);
+      this.payloads.push(new Uint8Array(randomBytes(16)));
       index = nextIndex(index);
     }
-    await this.advance(() => written === BOXES);
-    c.readStream(keys.readCap, keys.firstMessageIndex, BOXES, 1, {
+    c.readStream(keys.readCap, keys.firstMessageIndex, path.shape.boxCount, path.shape.window, {
       pacing: path.pacing ? { meanGapMs: GAP_MS } : false,
-      maxAttempts: 2,
+      maxAttempts: path.shape.maxAttempts,
       signal: this.abort.signal,
     }).then(
       (r) => {
@@ -142,6 +144,28 @@ export class WindowOnDevnet {
       },
     );
     await until(() => this.last !== undefined);
+    await this.loseFirstTransmission();
+  }
+
+  /** A box admitted with the loss knob on: its first transmission is lost, then the knob goes off. */
+  private async loseFirstTransmission(): Promise<void> {
+    if (!this.lossOn) return;
+    // No read completes meanwhile: its box is not written yet.
+    await this.advance(() => this.net.stats().packetsLost > this.lostBefore);
+    this.net.setLossProbability(0);
+    this.lossOn = false;
+  }
+
+  /** Writes box k (a tombstone for `fatal`) and moves time on until the write is done and `there`. */
+  private async write(k: number, fatal: boolean, there: () => boolean): Promise<void> {
+    const payload = fatal ? new Uint8Array(0) : this.payloads[k]!;
+    if (fatal) this.payloads[k] = payload;
+    const w = await this.client.encryptWrite(payload, this.writeCap, this.indices[k]!);
+    let written = false;
+    void this.client
+      .startResendingEncryptedMessage({ writeCap: this.writeCap, ...w })
+      .then(() => (written = true));
+    await this.advance(() => written && there());
   }
 
   private matches(state: WindowSnap): boolean {
@@ -159,12 +183,12 @@ export class WindowOnDevnet {
         const attempt = (this.last!.context.failures[event.k] ?? 0) + 1;
         const plan = this.plan.get(`${event.k}/${attempt}`);
         if (plan?.outcome === 'done') await this.survive(plan.fault);
-        await this.advance(there);
+        await this.write(event.k, false, there);
         break;
       }
       case 'BOX_FAILED':
         if (event.retryable) await until(there);
-        else await this.advance(there);
+        else await this.write(event.k, true, there);
         break;
       case 'CANCEL':
         this.abort.abort(new Error('stop'));
@@ -178,6 +202,7 @@ export class WindowOnDevnet {
         break;
     }
     expect(comparable(this.last!)).toEqual(comparable(state));
+    await this.loseFirstTransmission();
   }
 
   /** The box in flight goes through `fault` first (it is sent and dispatched by the daemon). */
@@ -186,9 +211,7 @@ export class WindowOnDevnet {
     switch (fault) {
       case 'none':
         return;
-      case 'loss':
-        await this.advance(() => this.net.stats().packetsLost > this.lostBefore);
-        this.net.setLossProbability(0);
+      case 'loss': // lost as it was sent (loseFirstTransmission)
         return;
       case 'restart':
         await this.net.restartDaemon();
@@ -231,14 +254,16 @@ export class WindowOnDevnet {
     if (final.value === 'done') {
       expect(this.outcome.state).toBe('fulfilled');
       expect(Buffer.from(this.outcome.data!).equals(Buffer.concat(this.payloads))).toBe(true);
-    } else if (final.value === 'cancelled') {
-      expect((this.outcome.error as Error).message).toBe('stop');
-    } else {
-      const last = final.context.failedBox!;
-      const fatal = this.payloads[last]!.length === 0;
+      return;
+    }
+    if (final.value === 'cancelled') expect((this.outcome.error as Error).message).toBe('stop');
+    else {
+      const fatal = this.payloads[final.context.failedBox!]!.length === 0;
       expect(this.outcome.error).toBeInstanceOf(fatal ? TombstoneError : Error);
       if (!fatal) expect(String(this.outcome.error)).toContain('mixnet');
     }
+    // Every box still in flight is cancelled at the daemon.
+    await until(() => this.net.stats().arqsInFlight === 0);
   }
 
   async stop(): Promise<void> {

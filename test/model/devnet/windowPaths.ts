@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Unreachable } from '../coverage.js';
 import { coverage } from './probe.js';
 import { sample } from './sample.js';
-import { TICK, type WindowModelEvent, windowPaths } from './windowModel.js';
+import { SHAPES, TICK, type WindowModelEvent, windowPaths } from './windowModel.js';
 import {
   type AttemptPlan,
   DONE_FAULTS,
@@ -29,23 +29,26 @@ const eventName = (e: WindowModelEvent): string => {
 
 /**
  * The shortest path to every state and the simple paths to every end, less the paths that are the
- * start of another (the longer run passes their states), sampled down to RUNS: each costs a devnet.
+ * start of another (the longer run passes their states), sampled down to RUNS per shape of transfer:
+ * each costs a devnet.
  */
-const RUNS = 24;
+const RUNS: Record<number, number> = { 1: 20, 2: 12 };
 
 function chosen() {
-  const all = windowPaths();
-  const keys = all.map((p) => JSON.stringify([p.pacing, p.steps.map((s) => s.event)]));
-  const maximal = all.filter(
-    (_, i) => !keys.some((other, j) => j !== i && other.startsWith(keys[i]!.slice(0, -2))),
-  );
   const turn = new Map<string, number>();
   const faultFor = (state: string): DoneFault => {
     const n = turn.get(state) ?? 0;
     turn.set(state, n + 1);
     return DONE_FAULTS[n % DONE_FAULTS.length]!;
   };
-  return sample(maximal, RUNS, 'window').map((path) => ({ path, plan: planAttempts(path, faultFor) }));
+  return SHAPES.flatMap((shape) => {
+    const all = windowPaths().filter((p) => p.shape === shape);
+    const keys = all.map((p) => JSON.stringify([p.pacing, p.steps.map((s) => s.event)]));
+    const maximal = all.filter(
+      (_, i) => !keys.some((other, j) => j !== i && other.startsWith(keys[i]!.slice(0, -2))),
+    );
+    return sample(maximal, RUNS[shape.window]!, `window ${shape.window}`);
+  }).map((path) => ({ path, plan: planAttempts(path, faultFor) }));
 }
 
 const faultsOf = (plan: Map<string, AttemptPlan>) =>
@@ -64,9 +67,9 @@ export function describeWindowPaths(): void {
 
     for (const { path, plan } of runs) {
       const faults = faultsOf(plan);
-      const name = `${path.pacing ? 'paced' : 'unpaced'}: ${path.steps.map((s) => eventName(s.event)).join(' → ')}${faults.length > 0 ? ` (surviving ${faults.join(', ')})` : ''}`;
+      const name = `window ${path.shape.window}, ${path.pacing ? 'paced' : 'unpaced'}: ${path.steps.map((s) => eventName(s.event)).join(' → ')}${faults.length > 0 ? ` (surviving ${faults.join(', ')})` : ''}`;
       it(`follows the model through ${name}`, async () => {
-        coverage.window.ranPath([path.pacing, path.steps.map((s) => s.event)]);
+        coverage.window.ranPath([path.shape, path.pacing, path.steps.map((s) => s.event)]);
         const sut = await WindowOnDevnet.start(path, plan);
         try {
           for (const step of path.steps) await sut.step(step);
