@@ -28,7 +28,9 @@ import { comparable, GAP_MS, TICK, type WindowPath, type WindowSnap } from './wi
 
 export const DONE_FAULTS = ['none', 'loss', 'restart', 'disconnect', 'drop'] as const;
 export type DoneFault = (typeof DONE_FAULTS)[number];
-export type AttemptPlan = { outcome: 'retry' | 'fatal' | 'held' } | { outcome: 'done'; fault: DoneFault };
+export type AttemptPlan =
+  | { outcome: 'retry' | 'fatal' | 'held' }
+  | { outcome: 'done'; fault: DoneFault /** The window's state as it completes. */; in: string };
 
 /** The plan of every attempt of a path, by `k/attempt`; `faultFor` picks the fault of each completion. */
 export function planAttempts(
@@ -41,7 +43,8 @@ export function planAttempts(
   for (const { event, state } of path.steps) {
     if (event.type === 'BOX_DONE' || event.type === 'BOX_FAILED') {
       const key = `${event.k}/${(before[event.k] ?? 0) + 1}`;
-      if (event.type === 'BOX_DONE') plan.set(key, { outcome: 'done', fault: faultFor(valueBefore) });
+      if (event.type === 'BOX_DONE')
+        plan.set(key, { outcome: 'done', fault: faultFor(valueBefore), in: valueBefore });
       else plan.set(key, { outcome: event.retryable ? 'retry' : 'fatal' });
     }
     before = state.context.failures;
