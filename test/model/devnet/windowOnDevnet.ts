@@ -7,9 +7,10 @@
  * and set up as the window admits it (START_BOXES to its `boxes` child):
  *
  *   done          the mixnet is up; once the box is written, the read completes after one of the
- *                 faults it survives: none, its first transmission lost (the loss knob, on while it
- *                 is sent), a daemon restart with a new instance token (replayed), disconnect() and
- *                 reconnect() (resumed), the socket dropped (resumed)
+ *                 faults it survives: none, loss (the loss knob is on as it is sent, until a packet
+ *                 is lost: its own, or with another box in flight maybe that one's poll; both are
+ *                 sent again), a daemon restart with a new instance token (replayed), disconnect()
+ *                 and reconnect() (resumed), the socket dropped (resumed)
  *   retry         the mixnet is down, so the daemon's link refuses the attempt at once (retryable)
  *   fatal, held   the mixnet is up; the box stays in flight until it is written a tombstone (fatal),
  *                 or the transfer is cancelled, or the path ends
@@ -30,21 +31,32 @@ export const DONE_FAULTS = ['none', 'loss', 'restart', 'disconnect', 'drop'] as 
 export type DoneFault = (typeof DONE_FAULTS)[number];
 export type AttemptPlan =
   | { outcome: 'retry' | 'fatal' | 'held' }
-  | { outcome: 'done'; fault: DoneFault /** The window's state as it completes. */; in: string };
+  | {
+      outcome: 'done';
+      fault: DoneFault;
+      /** The window's state as it completes. */
+      in: string;
+    };
 
-/** The plan of every attempt of a path, by `k/attempt`; `faultFor` picks the fault of each completion. */
+/**
+ * The plan of every attempt of a path, by `k/attempt`; `faultFor` picks the fault of each completion.
+ * A box admitted together with another (the first window of an unpaced transfer) is not given the
+ * loss: the first packet lost would be the first box's.
+ */
 export function planAttempts(
   path: WindowPath,
-  faultFor: (stateBefore: string) => DoneFault,
+  faultFor: (stateBefore: string, loss: boolean) => DoneFault,
 ): Map<string, AttemptPlan> {
   const plan = new Map<string, AttemptPlan>();
   let before: WindowSnap['context']['failures'] = {};
   let valueBefore = path.pacing ? 'pacing' : 'admitting';
   for (const { event, state } of path.steps) {
     if (event.type === 'BOX_DONE' || event.type === 'BOX_FAILED') {
-      const key = `${event.k}/${(before[event.k] ?? 0) + 1}`;
+      const attempt = (before[event.k] ?? 0) + 1;
+      const key = `${event.k}/${attempt}`;
+      const together = !path.pacing && path.shape.window > 1 && attempt === 1 && event.k < path.shape.window;
       if (event.type === 'BOX_DONE')
-        plan.set(key, { outcome: 'done', fault: faultFor(valueBefore), in: valueBefore });
+        plan.set(key, { outcome: 'done', fault: faultFor(valueBefore, !together), in: valueBefore });
       else plan.set(key, { outcome: event.retryable ? 'retry' : 'fatal' });
     }
     before = state.context.failures;
@@ -98,13 +110,14 @@ export class WindowOnDevnet {
   }
 
   private watch(ev: InspectionEvent): void {
-    const ref = ev.actorRef as AnyActorRef & { systemId?: string };
-    if (
-      ev.type === '@xstate.event' &&
-      ev.event.type === 'START_BOXES' &&
-      (ref as { _parent?: AnyActorRef })._parent === this.window
-    ) {
-      for (const { k, attempt } of (ev.event as StartBoxes).boxes) this.admitted(k, attempt);
+    const ref = ev.actorRef as AnyActorRef & {
+      systemId?: string;
+      _parent?: AnyActorRef & { systemId?: string };
+    };
+    if (ev.type === '@xstate.event' && ev.event.type === 'START_BOXES') {
+      // To the window's `boxes` child: there is one window per run.
+      if (ref._parent?.systemId?.startsWith('window:'))
+        for (const { k, attempt } of (ev.event as StartBoxes).boxes) this.admitted(k, attempt);
       return;
     }
     if (!ref.systemId?.startsWith('window:')) return;

@@ -36,11 +36,14 @@ const RUNS: Record<number, number> = { 1: 20, 2: 12 };
 
 function chosen() {
   const turn = new Map<string, number>();
-  const faultFor = (state: string): DoneFault => {
+  const faultFor = (state: string, loss: boolean): DoneFault => {
     const n = turn.get(state) ?? 0;
+    const fault = DONE_FAULTS[n % DONE_FAULTS.length]!;
+    if (fault === 'loss' && !loss) return 'none';
     turn.set(state, n + 1);
-    return DONE_FAULTS[n % DONE_FAULTS.length]!;
+    return fault;
   };
+
   return SHAPES.flatMap((shape) => {
     const all = windowPaths().filter((p) => p.shape === shape);
     const keys = all.map((p) => JSON.stringify([p.pacing, p.steps.map((s) => s.event)]));
