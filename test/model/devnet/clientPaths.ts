@@ -5,8 +5,10 @@
  * machine, with its connection and registry stubbed, over the events the outside world can cause.
  * Each path then runs against a real ThinClient on the real socket transport, dialing a fresh
  * devnet (instant profile), and each model event becomes a fault knob or an API call: a dropped
- * socket, a daemon restart with a new instance token, the mixnet going down and up, disconnect(),
- * reconnect(), close(), and the devnet going away for good (the redial budget runs out). In every
+ * socket, a daemon restart with a new instance token (while connected, and while disconnected), the
+ * mixnet going down and up (also before a dial, which then hears it down), disconnect() (twice),
+ * reconnect(), close(), and the devnet going away for good (the redial budget runs out, while
+ * redialling or after reconnect()). In every
  * state a real ARQ write is started: it completes where the link is ready, and is cancelled where it
  * is not. Knobs added for this: an unreadable frame (`sendUnreadableFrame`), an echo through the
  * mixnet (a SURB reply), and a redial whose handshake stalls after the status event
@@ -20,6 +22,7 @@ import { type ClientEvent, clientMachine } from '../../../machines/client.js';
 import { type Devnet, startDevnet } from '../../../src/devnet/index.js';
 import {
   ClientClosedError,
+  ConnectionLostError,
   NotConnectedError,
   OperationCancelledError,
   ThinClient,
@@ -41,15 +44,21 @@ export const CLIENT_UNREACHABLE: Unreachable[] = [];
 type Knob =
   | 'dialStatus'
   | 'connect'
+  | 'connectOffline'
   | 'drop'
   | 'restart'
   | 'disconnect'
+  | 'disconnectAgain'
   | 'reconnect'
+  | 'reconnectOffline'
+  | 'restartReconnect'
   | 'redialled'
+  | 'redialledOffline'
   | 'mixnetDown'
   | 'mixnetUp'
   | 'close'
   | 'gaveUp'
+  | 'reconnectGaveUp'
   | 'garbage'
   | 'echo';
 
@@ -65,6 +74,8 @@ const ready: ClientEvent = {
   replay: false,
   first: false,
 };
+/** Ready on a new daemon instance (it restarted while the client was disconnected). */
+const readyOnNewInstance: ClientEvent = { ...ready, resumed: false, replay: true };
 const protocolError: ClientEvent = { type: 'connection.protocolError', error: new Error('unreadable frame') };
 const surbReply = {
   type: 'connection.message',
@@ -96,12 +107,19 @@ const EVENTS: { event: ClientEvent; knob: (value: Value) => Knob | undefined }[]
   },
   {
     event: ready,
+    // Without the status step before it, the dial heard that the mixnet is down.
     knob: (v) =>
-      v.mixnet !== 'connected'
-        ? undefined
-        : ({ connecting: 'connect', down: 'redialled', disconnected: 'reconnect' } as Record<string, Knob>)[
-            v.link
-          ],
+      (
+        ({
+          connecting: ['connect', 'connectOffline'],
+          down: ['redialled', 'redialledOffline'],
+          disconnected: ['reconnect', 'reconnectOffline'],
+        }) as Record<string, [Knob, Knob]>
+      )[v.link]?.[v.mixnet === 'connected' ? 0 : 1],
+  },
+  {
+    event: readyOnNewInstance,
+    knob: (v) => (v.link === 'disconnected' && v.mixnet === 'connected' ? 'restartReconnect' : undefined),
   },
   { event: lost(false), knob: (v) => (v.link === 'ready' ? 'drop' : undefined) },
   { event: lost(false, true), knob: (v) => (v.link === 'ready' ? 'restart' : undefined) },
@@ -110,6 +128,11 @@ const EVENTS: { event: ClientEvent; knob: (value: Value) => Knob | undefined }[]
     event: status(false),
     knob: (v) => (v.link === 'ready' && v.mixnet === 'connected' ? 'mixnetDown' : undefined),
   },
+  // disconnect() once more: nothing to drop.
+  {
+    event: { type: 'client.disconnect' },
+    knob: (v) => (v.link === 'disconnected' && v.mixnet === 'offline' ? 'disconnectAgain' : undefined),
+  },
   {
     event: { type: 'client.close' },
     knob: (v) => (v.link === 'connecting' || (dialing(v) && v.mixnet === 'connected') ? undefined : 'close'),
@@ -117,7 +140,13 @@ const EVENTS: { event: ClientEvent; knob: (value: Value) => Knob | undefined }[]
   {
     event: { type: 'connection.failed', error: new Error('gave up') },
     // With the mixnet offline the devnet goes away; connected, the redial that heard it stalls first.
-    knob: (v) => (v.link === 'down' ? 'gaveUp' : undefined),
+    // Disconnected, reconnect() dials a devnet that has gone.
+    knob: (v) =>
+      v.link === 'down'
+        ? 'gaveUp'
+        : v.link === 'disconnected' && v.mixnet === 'offline'
+          ? 'reconnectGaveUp'
+          : undefined,
   },
   // An unreadable frame; the transport then closes, so a drop follows it on every path (below).
   { event: protocolError, knob: (v) => (v.link === 'ready' ? 'garbage' : undefined) },
@@ -207,18 +236,27 @@ const paths = [...shortest, ...byEdge, ...simple]
   });
 const KNOBS: Knob[] = [
   'connect',
+  'connectOffline',
   'drop',
   'restart',
   'disconnect',
+  'disconnectAgain',
   'reconnect',
+  'reconnectOffline',
+  'restartReconnect',
   'redialled',
+  'redialledOffline',
   'mixnetDown',
   'mixnetUp',
   'close',
   'gaveUp',
+  'reconnectGaveUp',
   'garbage',
   'echo',
 ];
+/** Whether the next dial hears that the mixnet is down. */
+const offlineDial = (rest: Knob[]) =>
+  rest[0] === 'connectOffline' || rest[0] === 'redialledOffline' || rest[0] === 'reconnectOffline';
 
 // ---- the system under test -------------------------------------------------------------------
 
@@ -276,12 +314,16 @@ class Sut {
       case 'connect':
         await this.connect();
         return;
+      case 'connectOffline':
+        this.net.setMixnetConnected(false);
+        await this.connect();
+        return;
       case 'drop':
       case 'restart':
+        // A redial hears the mixnet up, unless the model's next step says it heard it down.
+        this.net.setMixnetConnected(!offlineDial(rest));
         // The transport closes by itself right behind an unreadable frame.
         if (last === 'garbage') return reached('down');
-        // Every redial in the model hears the mixnet up.
-        this.net.setMixnetConnected(true);
         if (rest[0] === 'dialStatus' && rest[1] === 'gaveUp') this.net.stallHandshakes('sessionReply');
         // Before giving up with the mixnet offline, the devnet goes away for good instead.
         if (rest[0] === 'gaveUp') await this.net.stop();
@@ -290,6 +332,7 @@ class Sut {
         await reached('down');
         return;
       case 'redialled':
+      case 'redialledOffline':
         await until(() => this.value()?.link === 'ready');
         return;
       case 'gaveUp':
@@ -297,13 +340,32 @@ class Sut {
         await reached('failed');
         return;
       case 'disconnect':
-        this.net.setMixnetConnected(true);
+        this.net.setMixnetConnected(!offlineDial(rest));
         await this.client.disconnect();
         await reached('disconnected');
         return;
+      case 'disconnectAgain': {
+        const seen = this.received.length;
+        await this.client.disconnect();
+        await until(() => this.received.slice(seen).includes('client.disconnect'));
+        return;
+      }
+      case 'restartReconnect': {
+        const before = Buffer.from(this.net.instanceToken()).toString('hex');
+        await this.net.restartDaemon();
+        expect(Buffer.from(this.net.instanceToken()).toString('hex')).not.toBe(before);
+        await this.client.reconnect();
+        return;
+      }
       case 'reconnect':
+      case 'reconnectOffline':
         await this.client.reconnect();
         await until(() => this.value()?.link === 'ready');
+        return;
+      case 'reconnectGaveUp':
+        await this.net.stop();
+        await expect(this.client.reconnect()).rejects.toBeInstanceOf(ConnectionLostError);
+        await reached('failed');
         return;
       case 'mixnetDown':
         this.net.setMixnetConnected(false);
