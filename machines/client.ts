@@ -3,7 +3,8 @@
  * so every piece of work the client does.
  *
  *   live (parallel; invokes `connection` and `registry`)
- *     link     connecting → ready ⇄ down (the connection redials) ; disconnected (by the app) ; failed
+ *     link     connecting → ready ⇄ down (the connection redials) ; disconnected (by the app, from ready
+ *              or down) ; failed
  *     mixnet   offline ⇄ connected              (connection_status_event.is_connected)
  *     work     accepting → closing               (closing: the registry ends all work, thin_close is sent)
  *   closed     (final; entered when the connection actor finishes)
@@ -17,7 +18,7 @@
  * the other child (the registry ends every piece of work) and fails this actor, whose error listener
  * in the facade ends the client with that error.
  */
-import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
+import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup, stateIn } from 'xstate';
 import type { DecodedResponse } from '../src/wire/index.js';
 import { type ConnectionInput, type ConnectionReport, connectionMachine } from './connection.js';
 import {
@@ -96,6 +97,11 @@ export const clientMachine = setup({
         error: event.error,
         requested: event.requested,
       });
+    }),
+    // disconnect() while redialling: the connection stops where it is and has no session to report lost.
+    announceDisconnected: enqueueActions(({ enqueue }) => {
+      enqueue.sendTo('registry', { type: 'registry.linkLost', requested: true } satisfies RegistryLinkEvent);
+      enqueue.emit({ type: 'linkLost', graceful: true, error: undefined, requested: true });
     }),
     tellConnection: sendTo(
       'connection',
@@ -201,7 +207,9 @@ export const clientMachine = setup({
               },
             },
             /** The connection actor redials with backoff; requests wait (registry). */
-            down: {},
+            down: {
+              on: { 'client.disconnect': { target: 'disconnected', actions: 'announceDisconnected' } },
+            },
             /** The application called disconnect(); reconnect() dials again. */
             disconnected: {},
             failed: {},
@@ -234,6 +242,8 @@ export const clientMachine = setup({
                 },
                 'connection.lost': 'offline',
                 'connection.failed': 'offline',
+                // A redial that heard the status before disconnect() stopped it.
+                'client.disconnect': { guard: stateIn({ live: { link: 'down' } }), target: 'offline' },
               },
             },
           },

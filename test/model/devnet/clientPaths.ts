@@ -100,10 +100,15 @@ const EVENTS: { event: ClientEvent; knob: (value: Value) => Knob | undefined }[]
     event: status(false),
     knob: (v) => (v.link === 'ready' && v.mixnet === 'connected' ? 'mixnetDown' : undefined),
   },
-  // disconnect() once more: nothing to drop.
+  // disconnect() while redialling (the connection has no session to report lost), or once more.
   {
     event: { type: 'client.disconnect' },
-    knob: (v) => (v.link === 'disconnected' && v.mixnet === 'offline' ? 'disconnectAgain' : undefined),
+    knob: (v) =>
+      v.link === 'down'
+        ? 'disconnectDown'
+        : v.link === 'disconnected' && v.mixnet === 'offline'
+          ? 'disconnectAgain'
+          : undefined,
   },
   {
     event: { type: 'client.close' },
@@ -208,6 +213,7 @@ const KNOBS: Knob[] = [
   'restart',
   'disconnect',
   'disconnectAgain',
+  'disconnectDown',
   'reconnect',
   'reconnectOffline',
   'restartReconnect',

@@ -25,6 +25,7 @@ export type Knob =
   | 'restart'
   | 'disconnect'
   | 'disconnectAgain'
+  | 'disconnectDown'
   | 'reconnect'
   | 'reconnectOffline'
   | 'restartReconnect'
@@ -97,8 +98,9 @@ export class Sut {
     this.last = knob;
     switch (knob) {
       case 'dialStatus':
-        // Before giving up with the mixnet up, the redial has heard the status and stalls.
-        if (rest[0] === 'gaveUp') await until(() => this.value()?.mixnet === 'connected');
+        // Before giving up or disconnecting with the mixnet up, the redial has heard the status and stalls.
+        if (rest[0] === 'gaveUp' || rest[0] === 'disconnectDown')
+          await until(() => this.value()?.mixnet === 'connected');
         return;
       case 'connect':
         await this.connect();
@@ -111,9 +113,13 @@ export class Sut {
       case 'restart':
         // A redial hears the mixnet up, unless the model's next step says it heard it down.
         this.net.setMixnetConnected(!offlineDial(rest));
+        // The redial stalls after the status before giving up or disconnecting with the mixnet up.
+        if (rest[0] === 'dialStatus' && (rest[1] === 'gaveUp' || rest[1] === 'disconnectDown'))
+          this.net.stallHandshakes('sessionReply');
+        // The link stays down until disconnect(): the redial hears nothing.
+        if (rest[0] === 'disconnectDown') this.net.stallHandshakes('status');
         // The transport closes by itself right behind an unreadable frame.
         if (last === 'garbage') return reached('down');
-        if (rest[0] === 'dialStatus' && rest[1] === 'gaveUp') this.net.stallHandshakes('sessionReply');
         // Before giving up with the mixnet offline, the devnet goes away for good instead.
         if (rest[0] === 'gaveUp') await this.net.stop();
         else if (knob === 'drop') this.net.dropConnections();
@@ -133,6 +139,12 @@ export class Sut {
         await this.client.disconnect();
         await reached('disconnected');
         return;
+      case 'disconnectDown':
+        this.net.setMixnetConnected(!offlineDial(rest));
+        await this.client.disconnect();
+        await reached('disconnected');
+        expect(this.value()?.link).toBe('disconnected');
+        return;
       case 'disconnectAgain': {
         const seen = this.received.length;
         await this.client.disconnect();
@@ -140,6 +152,7 @@ export class Sut {
         return;
       }
       case 'restartReconnect': {
+        this.net.stallHandshakes(null);
         const before = Buffer.from(this.net.instanceToken()).toString('hex');
         await this.net.restartDaemon();
         expect(Buffer.from(this.net.instanceToken()).toString('hex')).not.toBe(before);
@@ -148,6 +161,7 @@ export class Sut {
       }
       case 'reconnect':
       case 'reconnectOffline':
+        this.net.stallHandshakes(null);
         await this.client.reconnect();
         await until(() => this.value()?.link === 'ready');
         return;

@@ -146,6 +146,27 @@ describe('client machine', () => {
     expect(link(t)).toBe('disconnected');
   });
 
+  it('stops waiting when the application disconnects while the link is down: the link is disconnected and a new operation fails at once', () => {
+    const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.ready();
+    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
+    // The redial has heard the daemon's status when disconnect() stops it.
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.actor.send({ type: 'client.disconnect' });
+    expect(link(t)).toBe('disconnected');
+    expect(mixnet(t)).toBe('offline');
+    expect(t.commands.map((c) => c.type)).toContain('connection.disconnect');
+    t.startOp(1);
+    expect(t.outcomes.map((o) => (o.ok ? o.value : o.error.name))).toEqual(['NotConnectedError']);
+    expect(t.emitted.filter((e) => e.type === 'linkLost').at(-1)).toEqual({
+      type: 'linkLost',
+      graceful: true,
+      error: undefined,
+      requested: true,
+    });
+  });
+
   it('routes a reply to the operation that owns its query id, and forgets the operation once settled', () => {
     const t = start();
     t.report({ type: 'connection.message', message: t.status(true) });
