@@ -23,7 +23,8 @@ import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geo
 import { lifecycle } from './lifecycle.js';
 import { listenOn, parseListen } from './listen.js';
 import type { NetworkStats } from './network/context.js';
-import { currentWallEpoch, Network } from './network/network.js';
+import { currentWallEpoch } from './network/epochs.js';
+import { Network } from './network/network.js';
 import { authorityTrustRoot } from './pki/index.js';
 import { Drbg, seedBytes } from './rng.js';
 import { DevnetState } from './state/stateDir.js';
