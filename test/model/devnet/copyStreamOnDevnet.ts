@@ -92,6 +92,7 @@ export class CopyStreamOnDevnet {
   outcome: Outcome = { state: 'pending' };
   private lostBefore = 0;
   private framesHeld = false;
+  private destination: { readCap: Uint8Array; index: Uint8Array; payload: Uint8Array } | undefined;
 
   private constructor(
     readonly net: Devnet,
@@ -169,6 +170,7 @@ export class CopyStreamOnDevnet {
     const c = this.client;
     const keys = await c.newKeypair(new Uint8Array(randomBytes(32)));
     const payload = new Uint8Array(randomBytes(streamBoxPayloadLength(c)));
+    this.destination = { readCap: keys.readCap, index: keys.firstMessageIndex, payload };
     if (this.path.steps.some((s) => eventKind(s.event) === 'failed')) {
       // The destination box is taken: the courier reports the copy Failed.
       const w = await c.encryptWrite(
@@ -335,6 +337,9 @@ export class CopyStreamOnDevnet {
       case 'done':
         expect(this.outcome.state).toBe('fulfilled');
         if (!discardRefused) expect(left).toEqual([]);
+        expect(Buffer.from(await this.readDestination()).equals(Buffer.from(this.destination!.payload))).toBe(
+          true,
+        );
         break;
       case 'cancelled':
         expect((this.outcome.error as Error).message).toBe('stop');
@@ -347,6 +352,18 @@ export class CopyStreamOnDevnet {
       default:
         expect(this.outcome.state).toBe('rejected');
     }
+  }
+
+  /** The destination box, as the courier wrote it. */
+  private async readDestination(): Promise<Uint8Array> {
+    const { readCap, index } = this.destination!;
+    const r = await this.client.encryptRead(readCap, index);
+    let plaintext: Uint8Array | undefined;
+    void this.client
+      .startResendingEncryptedMessage({ readCap, messageBoxIndex: index, ...r })
+      .then((reply) => (plaintext = reply.plaintext));
+    await this.advance(() => plaintext !== undefined);
+    return plaintext!;
   }
 
   async stop(): Promise<void> {
