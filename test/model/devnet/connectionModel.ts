@@ -55,6 +55,8 @@ export interface DaemonSide {
   due: Due[];
 }
 
+const INITIAL_DAEMON: DaemonSide = { listening: true, due: [] };
+
 type MachineSnapshot = SnapshotFrom<typeof connectionMachine>;
 
 export interface ModelSnapshot {
@@ -195,7 +197,7 @@ function snapshotOf(machine: MachineSnapshot, daemon: DaemonSide): ModelSnapshot
 /** The test model's logic: the pure connection machine, stepped by the devnet events. */
 export const connectionOnDevnetLogic: ActorLogic<ModelSnapshot, DevnetEvent, ConnectionInput> = {
   getInitialSnapshot: (scope, input) =>
-    snapshotOf(modelMachine.getInitialSnapshot(scope as never, input), { listening: true, due: [] }),
+    snapshotOf(modelMachine.getInitialSnapshot(scope as never, input), INITIAL_DAEMON),
   transition: (s, e, scope) => {
     const machine = modelMachine.transition(s.machine, machineEvent(e), scope as never);
     return snapshotOf(machine, nextDaemon(s.daemon, e, leaf(s.machine.value), leaf(machine.value)));
@@ -227,31 +229,41 @@ const abstract = (s: ModelSnapshot) =>
 
 export type ModelStep = { event: DevnetEvent; state: ModelSnapshot };
 
-/** The machine transitions a path takes, replayed on the pure machine (timers on a simulated clock). */
-export function transitionsTaken(steps: readonly ModelStep[]): Set<string> {
+/**
+ * A generated path replayed on the pure machine (timers on a simulated clock): the exact state after
+ * each event (the traversal keeps one snapshot per abstract state, reached by whichever path came
+ * first), and the machine transitions the path takes.
+ */
+export function replay(events: readonly DevnetEvent[]): { steps: ModelStep[]; transitions: Set<string> } {
   const coverage = new Coverage('model', connectionMachine);
   const clock = new SimulatedClock();
   const actor = createActor(modelMachine, { clock, input: MODEL_INPUT, inspect: coverage.observer() });
   actor.start();
-  for (const { event } of steps) {
+  let daemon = INITIAL_DAEMON;
+  const steps: ModelStep[] = [];
+  for (const event of events) {
+    const before = leaf(actor.getSnapshot().value);
     if (event.type === 'handshakeTimeout') clock.increment(HANDSHAKE_MS);
     else if (event.type === 'reconnectDelay') clock.increment(RECONNECT.initialDelayMs);
     else if (event.type === 'closeTimeout') clock.increment(CLOSE_MS);
     else actor.send(machineEvent(event));
+    const machine = actor.getSnapshot();
+    daemon = nextDaemon(daemon, event, before, leaf(machine.value));
+    steps.push({ event, state: snapshotOf(machine, daemon) });
   }
   actor.stop();
-  return coverage.transitions;
+  return { steps, transitions: coverage.transitions };
 }
 
 /** What a path must show at least once: each devnet event in each state, each machine transition. */
-export function goalsOf(steps: readonly ModelStep[]): string[] {
+function goalsOf(steps: readonly ModelStep[], transitions: Set<string>): string[] {
   const goals: string[] = [];
   let from = 'dialing';
   for (const { event, state } of steps) {
     goals.push(`${from} --${eventName(event)}-->`);
     from = leaf(state.machine.value);
   }
-  return [...goals, ...transitionsTaken(steps)];
+  return [...goals, ...transitions];
 }
 
 /**
@@ -268,8 +280,15 @@ export function connectionPaths(): { paths: ModelStep[][]; goals: Set<string> } 
   });
   const candidates = [...byState, ...byEdge]
     .map((p) => (p.steps as ModelStep[]).filter((s) => (s.event.type as string) !== 'xstate.init'))
-    .filter((steps) => steps.length > 0)
-    .map((steps) => ({ steps, goals: new Set(goalsOf(steps)) }));
+    .filter((generated) => generated.length > 0)
+    .map((generated) => {
+      const { steps, transitions } = replay(generated.map((s) => s.event));
+      // What the events enabled depends on is in the abstract state, so the replay agrees with it.
+      steps.forEach((s, i) => {
+        if (abstract(s.state) !== abstract(generated[i]!.state)) throw new Error('replay left the path');
+      });
+      return { steps, goals: new Set(goalsOf(steps, transitions)) };
+    });
   const goals = new Set(candidates.flatMap((c) => [...c.goals]));
   const open = new Set(goals);
   const chosen: ModelStep[][] = [];

@@ -7,6 +7,7 @@
  */
 import { expect } from 'vitest';
 import { type AnyActorRef, type InspectionEvent, SimulatedClock } from 'xstate';
+import type { ConnectionContext } from '../../../machines/connection.js';
 import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
 import { ThinClient } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
@@ -25,12 +26,25 @@ import { probeInspect } from './probe.js';
 
 const EPOCH_MS = 120_000;
 
-/** One event the real connection actor received, and the state value it left it in. */
+/** One event the real connection actor received, and the state it left the actor in. */
 interface Received {
   event: { type: string; message?: { key: string } };
   key: string;
   value?: string;
+  context?: string;
 }
+
+/**
+ * The part of the context the model decides: redial count, session history, socket flags (not
+ * lastError: whether a closed socket carries an errno is the kernel's, not the model's).
+ */
+const contextOf = (c: ConnectionContext) =>
+  JSON.stringify({
+    attempt: c.attempt,
+    everReady: c.everReady,
+    graceful: c.graceful,
+    framesLost: c.framesLost,
+  });
 
 const keyOf = (e: { type: string; message?: { key: string } }) =>
   e.type === 'transport.message' ? `${e.type}:${e.message?.key}` : e.type;
@@ -78,7 +92,10 @@ export class ConnectionOnDevnet {
       this.log.push({ event: e.event as Received['event'], key: keyOf(e.event as Received['event']) });
     } else if (e.type === '@xstate.snapshot') {
       const entry = this.log.find((r) => r.event === e.event && r.value === undefined);
-      if (entry) entry.value = JSON.stringify((e.snapshot as { value?: unknown }).value);
+      if (!entry) return;
+      const snapshot = e.snapshot as unknown as { value?: unknown; context: ConnectionContext };
+      entry.value = JSON.stringify(snapshot.value);
+      entry.context = contextOf(snapshot.context);
     }
   }
 
@@ -156,9 +173,13 @@ export class ConnectionOnDevnet {
   private async check(i: number, step: ModelStep): Promise<void> {
     await until(() => this.log[i]?.value !== undefined);
     const got = this.log[i]!;
-    const want = { key: keyOf(machineEvent(step.event)), value: JSON.stringify(step.state.machine.value) };
+    const want = {
+      key: keyOf(machineEvent(step.event)),
+      value: JSON.stringify(step.state.machine.value),
+      context: contextOf(step.state.machine.context),
+    };
     expect(
-      { key: got.key, value: got.value },
+      { key: got.key, value: got.value, context: got.context },
       this.log.map((r) => `${r.key} → ${r.value}`).join('\n'),
     ).toEqual(want);
     // The client saw the socket open; what the daemon broadcasts next must find it accepted.
