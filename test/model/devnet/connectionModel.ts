@@ -7,13 +7,16 @@
  * The daemon's side matters because a socket's handshake is fixed when the daemon accepts it
  * (stallHandshakes): an unstalled handshake sends status, document and session reply on its own, with
  * nothing in between; a stalled one stops before its stage, answers no session token, and hears only
- * broadcasts (a mixnet status change, a new epoch's document, a restart's shutdown_event).
+ * broadcasts (a mixnet status change, a new epoch's document, a restart's shutdown_event). The
+ * daemon's side also knows its generation (each restart brings a new instance token) and whether it
+ * holds the client's session, so the model's session reply says `resumed` when the devnet's would.
  */
 import { type ActorLogic, createActor, fromCallback, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import {
   type ConnectionEvent,
   type ConnectionInput,
+  type ConnectionReport,
   connectionMachine,
 } from '../../../machines/connection.js';
 import { Coverage } from '../coverage.js';
@@ -53,9 +56,13 @@ export interface DaemonSide {
   listening: boolean;
   /** What the daemon sends (or does) next on this socket on its own, before anything else can happen. */
   due: Due[];
+  /** Daemon restarts so far: each daemon has its own instance token. */
+  generation: number;
+  /** The daemon holds a session for the client's token, so a session reply says resumed. */
+  session: boolean;
 }
 
-const INITIAL_DAEMON: DaemonSide = { listening: true, due: [] };
+const INITIAL_DAEMON: DaemonSide = { listening: true, due: [], generation: 0, session: false };
 
 type MachineSnapshot = SnapshotFrom<typeof connectionMachine>;
 
@@ -88,17 +95,17 @@ const frame = (key: string, body: object = {}): ConnectionEvent =>
   ({ type: 'transport.message', message: { key, body } }) as ConnectionEvent;
 const after = (name: string) => ({ type: `xstate.after.${name}` }) as unknown as ConnectionEvent;
 
-/** The machine event each devnet event causes. */
-export function machineEvent(e: DevnetEvent): ConnectionEvent {
+/** The machine event each devnet event causes, with the daemon's side `d` as it was. */
+export function machineEvent(e: DevnetEvent, d: DaemonSide): ConnectionEvent {
   switch (e.type) {
     case 'open':
       return { type: 'transport.open' };
     case 'status':
-      return frame('connection_status_event', { is_connected: true, instance_token: new Uint8Array(16) });
+      return frame('connection_status_event', { instance_token: new Uint8Array(16).fill(d.generation) });
     case 'document':
       return frame('new_pki_document_event');
     case 'sessionReply':
-      return frame('session_token_reply', { app_id: new Uint8Array(16), resumed: false });
+      return frame('session_token_reply', { app_id: new Uint8Array(16), resumed: d.session });
     case 'shutdown':
       return frame('shutdown_event');
     case 'unreadable':
@@ -175,13 +182,19 @@ function handshakeFrames(stall: Stall): Due[] {
 
 /** The daemon's side after `e` took the machine from `before` to `after`. */
 function nextDaemon(d: DaemonSide, e: DevnetEvent, before: string, after: string): DaemonSide {
-  const listening = d.listening && !(e.type === 'shutdown' && e.stop);
-  if (e.type === 'open') return { listening, due: handshakeFrames(e.stall) };
-  if (d.due[0] === e.type) return { listening, due: d.due.slice(1) };
-  if (e.type === 'shutdown' || e.type === 'unreadable') return { listening, due: ['closed'] };
+  const restart = e.type === 'shutdown' && !e.stop;
+  const side = {
+    listening: d.listening && !(e.type === 'shutdown' && e.stop),
+    generation: d.generation + (restart ? 1 : 0),
+    // A restart forgets every session; the session reply is for the session the token claimed.
+    session: (d.session || e.type === 'sessionReply') && !restart,
+  };
+  if (e.type === 'open') return { ...side, due: handshakeFrames(e.stall) };
+  if (d.due[0] === e.type) return { ...side, due: d.due.slice(1) };
+  if (e.type === 'shutdown' || e.type === 'unreadable') return { ...side, due: ['closed'] };
   if (e.type === 'close' && after === 'closing' && before !== 'closing')
-    return { listening, due: e.keep ? [] : ['closed'] };
-  return { listening, due: [] };
+    return { ...side, due: e.keep ? [] : ['closed'] };
+  return { ...side, due: [] };
 }
 
 function snapshotOf(machine: MachineSnapshot, daemon: DaemonSide): ModelSnapshot {
@@ -199,7 +212,7 @@ export const connectionOnDevnetLogic: ActorLogic<ModelSnapshot, DevnetEvent, Con
   getInitialSnapshot: (scope, input) =>
     snapshotOf(modelMachine.getInitialSnapshot(scope as never, input), INITIAL_DAEMON),
   transition: (s, e, scope) => {
-    const machine = modelMachine.transition(s.machine, machineEvent(e), scope as never);
+    const machine = modelMachine.transition(s.machine, machineEvent(e, s.daemon), scope as never);
     return snapshotOf(machine, nextDaemon(s.daemon, e, leaf(s.machine.value), leaf(machine.value)));
   },
   getPersistedSnapshot: (s) => s,
@@ -218,16 +231,47 @@ export const eventName = (e: DevnetEvent): string => {
   }
 };
 
-const abstract = (s: ModelSnapshot) =>
+/** The daemon of the socket against the daemon of the last session: what a ready must replay. */
+const tokens = (c: MachineSnapshot['context']) =>
+  c.instanceToken === null
+    ? 'none'
+    : c.sessionInstanceToken === null
+      ? 'fresh'
+      : c.instanceToken === c.sessionInstanceToken
+        ? 'same'
+        : 'changed';
+
+/** A state as the traversal tells states apart (the daemon's generation shows only as `tokens`). */
+const abstract = ({ machine, daemon }: ModelSnapshot) =>
   JSON.stringify([
-    s.machine.value,
-    s.machine.context.everReady,
-    s.machine.context.attempt,
-    s.daemon.listening,
-    s.daemon.due,
+    machine.value,
+    machine.context.everReady,
+    machine.context.attempt,
+    machine.context.framesLost,
+    tokens(machine.context),
+    daemon.listening,
+    daemon.due,
+    daemon.session,
   ]);
 
-export type ModelStep = { event: DevnetEvent; state: ModelSnapshot };
+/** A report to the parent, in short: `ready first`, `ready replay`, `lost graceful requested`, … */
+export function reportName(r: ConnectionReport): string {
+  switch (r.type) {
+    case 'connection.message':
+      return `message ${r.message.key}`;
+    case 'connection.ready':
+      return ['ready', r.first && 'first', r.resumed && 'resumed', r.replay && 'replay']
+        .filter(Boolean)
+        .join(' ');
+    case 'connection.lost':
+      return ['lost', r.graceful && 'graceful', r.requested && 'requested'].filter(Boolean).join(' ');
+    default:
+      return r.type.slice('connection.'.length);
+  }
+}
+
+/** One step of a path: the event, the model's state after it, and what the machine reported. */
+export type ModelStep = { event: DevnetEvent; state: ModelSnapshot; reports: string[] };
 
 /**
  * A generated path replayed on the pure machine (timers on a simulated clock): the exact state after
@@ -237,30 +281,39 @@ export type ModelStep = { event: DevnetEvent; state: ModelSnapshot };
 export function replay(events: readonly DevnetEvent[]): { steps: ModelStep[]; transitions: Set<string> } {
   const coverage = new Coverage('model', connectionMachine);
   const clock = new SimulatedClock();
-  const actor = createActor(modelMachine, { clock, input: MODEL_INPUT, inspect: coverage.observer() });
+  const reports: string[] = [];
+  const recording = modelMachine.provide({
+    actions: { report: (_, params: ConnectionReport) => void reports.push(reportName(params)) },
+  });
+  const actor = createActor(recording, { clock, input: MODEL_INPUT, inspect: coverage.observer() });
   actor.start();
   let daemon = INITIAL_DAEMON;
   const steps: ModelStep[] = [];
   for (const event of events) {
     const before = leaf(actor.getSnapshot().value);
+    const reported = reports.length;
     if (event.type === 'handshakeTimeout') clock.increment(HANDSHAKE_MS);
     else if (event.type === 'reconnectDelay') clock.increment(RECONNECT.initialDelayMs);
     else if (event.type === 'closeTimeout') clock.increment(CLOSE_MS);
-    else actor.send(machineEvent(event));
+    else actor.send(machineEvent(event, daemon));
     const machine = actor.getSnapshot();
     daemon = nextDaemon(daemon, event, before, leaf(machine.value));
-    steps.push({ event, state: snapshotOf(machine, daemon) });
+    steps.push({ event, state: snapshotOf(machine, daemon), reports: reports.slice(reported) });
   }
   actor.stop();
   return { steps, transitions: coverage.transitions };
 }
 
-/** What a path must show at least once: each devnet event in each state, each machine transition. */
+/**
+ * What a path must show at least once: each devnet event in each state, each machine transition,
+ * each kind of report but forwarded frames (a first session, a resumed one, one after a restart…).
+ */
 function goalsOf(steps: readonly ModelStep[], transitions: Set<string>): string[] {
   const goals: string[] = [];
   let from = 'dialing';
-  for (const { event, state } of steps) {
+  for (const { event, state, reports } of steps) {
     goals.push(`${from} --${eventName(event)}-->`);
+    for (const r of reports) if (!r.startsWith('message')) goals.push(`report ${r}`);
     from = leaf(state.machine.value);
   }
   return [...goals, ...transitions];
@@ -278,17 +331,27 @@ export function connectionPaths(): { paths: ModelStep[][]; goals: Set<string> } 
     serializeState: (s, e, prev) =>
       JSON.stringify([prev ? abstract(prev) : '', e ? eventName(e) : '', abstract(s)]),
   });
-  const candidates = [...byState, ...byEdge]
+  const generated = [...byState, ...byEdge]
     .map((p) => (p.steps as ModelStep[]).filter((s) => (s.event.type as string) !== 'xstate.init'))
-    .filter((generated) => generated.length > 0)
-    .map((generated) => {
-      const { steps, transitions } = replay(generated.map((s) => s.event));
-      // What the events enabled depends on is in the abstract state, so the replay agrees with it.
-      steps.forEach((s, i) => {
-        if (abstract(s.state) !== abstract(generated[i]!.state)) throw new Error('replay left the path');
-      });
-      return { steps, goals: new Set(goalsOf(steps, transitions)) };
+    .filter((steps) => steps.length > 0);
+  // A path that begins another shows nothing the other does not: only the longest are replayed.
+  const names = (steps: readonly ModelStep[], n = steps.length) =>
+    steps
+      .slice(0, n)
+      .map((s) => eventName(s.event))
+      .join(' → ');
+  const prefixes = new Set(generated.flatMap((steps) => steps.slice(1).map((_, n) => names(steps, n + 1))));
+  const longest = [...new Map(generated.map((steps) => [names(steps), steps])).values()].filter(
+    (steps) => !prefixes.has(names(steps)),
+  );
+  const candidates = longest.map((generated) => {
+    const { steps, transitions } = replay(generated.map((s) => s.event));
+    // What the events enabled depends on is in the abstract state, so the replay agrees with it.
+    steps.forEach((s, i) => {
+      if (abstract(s.state) !== abstract(generated[i]!.state)) throw new Error('replay left the path');
     });
+    return { steps, goals: new Set(goalsOf(steps, transitions)) };
+  });
   const goals = new Set(candidates.flatMap((c) => [...c.goals]));
   const open = new Set(goals);
   const chosen: ModelStep[][] = [];

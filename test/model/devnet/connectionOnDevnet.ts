@@ -2,12 +2,14 @@
  * One generated path of the connection model (connectionModel.ts) run by a ThinClient's real
  * connection actor on a fresh devnet. Each model event is made to happen by the devnet's knobs or
  * the client's methods; timers fire on the client's simulated clock. Every event the real actor
- * receives is logged with the state it left the actor in, and must be the path's next event, taking
- * the actor to the model's state.
+ * receives is logged with the state it left the actor in and what it reported to the client while
+ * handling it; each must be the path's next event, taking the actor to the model's state (value,
+ * redial count, session history, socket flags) with the model's reports (frames forwarded, ready
+ * with its resumed/replay flags, lost, protocol error, failed).
  */
 import { expect } from 'vitest';
 import { type AnyActorRef, type InspectionEvent, SimulatedClock } from 'xstate';
-import type { ConnectionContext } from '../../../machines/connection.js';
+import type { ConnectionContext, ConnectionReport } from '../../../machines/connection.js';
 import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
 import { ThinClient } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
@@ -20,6 +22,7 @@ import {
   type ModelStep,
   machineEvent,
   RECONNECT,
+  reportName,
   type Stall,
 } from './connectionModel.js';
 import { probeInspect } from './probe.js';
@@ -32,6 +35,8 @@ interface Received {
   key: string;
   value?: string;
   context?: string;
+  /** What the actor reported to the client while it handled the event. */
+  reports: string[];
 }
 
 /**
@@ -81,15 +86,24 @@ export class ConnectionOnDevnet {
       // Stalled handshakes wait for whole epochs; the devnet's idle-socket timeout would otherwise
       // close the (blameless, silent) client socket first.
       limits: { handshakeTimeoutMs: Number.POSITIVE_INFINITY },
+      // A session outlives every dropped socket of a path, however many epochs it runs through.
+      sessionGracePeriodMs: 24 * 3600_000,
     });
     net.stallHandshakes(firstStall);
     return new ConnectionOnDevnet(net);
   }
 
   private watch(e: InspectionEvent): void {
-    if ((e.actorRef as AnyActorRef & { systemId?: string }).systemId !== 'connection') return;
+    const id = (e.actorRef as AnyActorRef & { systemId?: string }).systemId;
+    if (id === 'client' && e.type === '@xstate.event' && e.event.type.startsWith('connection.')) {
+      // Reported while the connection handles its oldest event not yet handled.
+      this.log.find((r) => r.value === undefined)?.reports.push(reportName(e.event as ConnectionReport));
+      return;
+    }
+    if (id !== 'connection') return;
     if (e.type === '@xstate.event' && !e.event.type.startsWith('xstate.init')) {
-      this.log.push({ event: e.event as Received['event'], key: keyOf(e.event as Received['event']) });
+      const event = e.event as Received['event'];
+      this.log.push({ event, key: keyOf(event), reports: [] });
     } else if (e.type === '@xstate.snapshot') {
       const entry = this.log.find((r) => r.event === e.event && r.value === undefined);
       if (!entry) return;
@@ -174,12 +188,13 @@ export class ConnectionOnDevnet {
     await until(() => this.log[i]?.value !== undefined);
     const got = this.log[i]!;
     const want = {
-      key: keyOf(machineEvent(step.event)),
+      key: keyOf(machineEvent(step.event, step.state.daemon)),
       value: JSON.stringify(step.state.machine.value),
       context: contextOf(step.state.machine.context),
+      reports: step.reports,
     };
     expect(
-      { key: got.key, value: got.value, context: got.context },
+      { key: got.key, value: got.value, context: got.context, reports: got.reports },
       this.log.map((r) => `${r.key} → ${r.value}`).join('\n'),
     ).toEqual(want);
     // The client saw the socket open; what the daemon broadcasts next must find it accepted.

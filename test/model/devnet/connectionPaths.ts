@@ -1,8 +1,10 @@
 /**
  * Model-based paths of machines/connection.ts over the devnet (run by test/model/machines.model.test.ts):
  * xstate/graph's shortest paths through the connection model (connectionModel.ts), the fewest of them
- * that show every devnet event in every state where it can happen and every machine transition, each
- * run by a ThinClient's real connection actor on a fresh devnet (connectionOnDevnet.ts).
+ * that show every devnet event in every state where it can happen, every machine transition and every
+ * kind of report, each run by a ThinClient's real connection actor on a fresh devnet
+ * (connectionOnDevnet.ts). No hand-written story is left: the generated paths reach every transition
+ * the hand stories did.
  */
 import { describe, expect, it } from 'vitest';
 import type { Unreachable } from '../coverage.js';
@@ -39,6 +41,10 @@ export function describeConnectionPaths(): void {
         expect(new Set(events(e)), e).toEqual(new Set(accepted));
       for (const stall of ['open', 'open(stall status)', 'open(stall document)', 'open(stall sessionReply)'])
         expect(events(stall), stall).toContain('dialing');
+      // A first session, one resumed after a dropped socket, one after a restart (a new instance
+      // token: replay), one resumed after an unreadable frame lost what it carried (replay).
+      for (const ready of ['ready first', 'ready resumed', 'ready replay', 'ready resumed replay'])
+        expect(goals, ready).toContain(`report ${ready}`);
     });
 
     for (const steps of paths) {
