@@ -9,14 +9,14 @@
 import { describe, it } from 'vitest';
 import { ARQ_UNREACHABLE, describeArqPaths } from './devnet/arqPaths.js';
 import { CLIENT_UNREACHABLE, describeClientPaths } from './devnet/clientPaths.js';
-import { CONNECTION_UNREACHABLE, describeConnectionStories } from './devnet/connectionStories.js';
+import { CONNECTION_UNREACHABLE, describeConnectionPaths } from './devnet/connectionPaths.js';
 import { COPY_STREAM_UNREACHABLE, describeCopyStreamPaths } from './devnet/copyStreamPaths.js';
 import { coverage } from './devnet/probe.js';
 import { describeWindowPaths, WINDOW_UNREACHABLE } from './devnet/windowPaths.js';
 
 describeClientPaths();
 describeArqPaths();
-describeConnectionStories();
+describeConnectionPaths();
 describeWindowPaths();
 describeCopyStreamPaths();
 
@@ -25,7 +25,7 @@ describe('model coverage over the devnet', () => {
     coverage.client.printAndAssert(CLIENT_UNREACHABLE, { ofAll: true });
   });
   it('covers every state and at least 90% of the transitions of the connection machine', () => {
-    coverage.connection.printAndAssert(CONNECTION_UNREACHABLE);
+    coverage.connection.printAndAssert(CONNECTION_UNREACHABLE, { ofAll: true });
   });
   it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
     coverage.arq.printAndAssert(ARQ_UNREACHABLE, { ofAll: true });
