@@ -4,7 +4,7 @@
  * Left to itself, kpclientd re-polls a read of an unwritten box on every send slot, through the app's
  * resend queue, which it serves before the app's new requests: a few such reads starve everything
  * else the app sends. And it re-sends the same envelope, which the courier answers from its dedup
- * cache, re-dispatching it to the replicas only 5 times (spec/daemon-semantics.md §1.3, §2.5.4, §5).
+ * cache, re-dispatching it to the replicas only 5 times (katzenpost client/pigeonhole.go; courier/server/plugin.go, maxRedispatchAttempts).
  *
  * So every read the caller lets the daemon retry (`startResendingEncryptedMessage` with a read cap and
  * a box index, without `noRetryOnBoxIdNotFound`; stream reads are such reads) is sent with the no-retry

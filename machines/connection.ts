@@ -14,7 +14,7 @@
  *
  * The daemon speaks first (connection_status_event, new_pki_document_event); we then send our
  * session token and wait for session_token_reply, forwarding everything else that arrives in the
- * meantime — a resuming daemon flushes queued replies before its reply (spec/wire-protocol.md §2.2).
+ * meantime — a resuming daemon flushes queued replies before its reply (katzenpost client/listener.go; pinned by client/session_resume_test.go).
  *
  * Everything the parent needs to know leaves through the one `report` action (a `sendParent` by
  * default); tests swap it for a recorder. The socket lives in the `transport` actor

@@ -15,7 +15,7 @@ export type CopyJob =
   | {
       kind: 'payload';
       destinations: CopyDestination[];
-      /** Destination bytes per box: MaxPlaintextPayloadLength − 4 (§2.8). */
+      /** Destination bytes per box: MaxPlaintextPayloadLength − 4 (katzenpost pigeonhole/copy_stream.go: each box carries a 4-byte length prefix). */
       chunkLength: number;
       /** Destination boxes per create-courier-envelopes call. */
       batchBoxes: number;

@@ -1,6 +1,6 @@
 /**
- * One copy-stream actor for the three uses of the courier copy command (spec/daemon-semantics.md
- * §2.7-2.8, §5.5; the guide's "send to one / multiple channels atomically", "multi-call buffer
+ * One copy-stream actor for the three uses of the courier copy command (katzenpost client/pigeonhole.go,
+ * courier/server/plugin.go; the guide's "send to one / multiple channels atomically", "multi-call buffer
  * passing" and "tombstone a range via copy stream"):
  *
  *   savingJob → creatingTempChannel → persisting → route ─┬─ building ─────────────▶ persisting ─┐
@@ -16,9 +16,9 @@
  * written to the temp channel in order, and the copy command names the temp write cap. After every
  * batch and every temp write the progress is checkpointed, so that another process can pick the stream
  * up where it stopped: the checkpoint holds the emitted-but-unwritten elements, the Buffer and the
- * destinations' next indices, which the stateless daemon cannot give back (§2.8 "Why persisting Buffer
- * enables crash recovery"). Re-sending a temp write after a crash is safe: BACAP is deterministic, so
- * the same element at the same index is a byte-identical, idempotent write (§2.5.5).
+ * destinations' next indices, which the stateless daemon cannot give back (katzenpost
+ * pigeonhole/copy_stream.go). Re-sending a temp write after a crash is safe: BACAP is deterministic, so
+ * the same element at the same index is a byte-identical, idempotent write (katzenpost replica/state.go).
  *
  * Pure: the I/O (daemon calls, checkpoint store) is named in `setup({ actors })` and provided by
  * actors/copyStream.ts. Expected outcomes (the courier's Failed, a cancel) are final states with output.
