@@ -21,10 +21,11 @@ import { expect } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ArqEvent } from '../../../machines/arq.js';
 import { blake2b256 } from '../../../src/crypto/hash.js';
-import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
+import type { Devnet, VirtualClock } from '../../../src/devnet/index.js';
 import { ThinClient } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
 import { EventTally } from '../eventTally.js';
+import { startFrozenDevnet } from './frozenDevnet.js';
 import { probeInspect } from './probe.js';
 
 export type Mode = 'write' | 'missing' | 'copyFails' | 'queued';
@@ -46,14 +47,7 @@ export class ArqOnDevnet {
 
   /** A client on a fresh devnet, and its operation in flight. */
   static async start(mode: Mode): Promise<ArqOnDevnet> {
-    const net = await startDevnet({
-      listen: 'tcp://127.0.0.1:0',
-      profile: 'instant',
-      authorityScheme: 'Ed25519',
-      // Nothing crosses the mixnet until the test moves time on: the operation stays in flight.
-      clock: new VirtualClock(),
-      timing: { hopFloorMs: 1000 },
-    });
+    const net = await startFrozenDevnet();
     let sut: ArqOnDevnet | undefined;
     const client = await ThinClient.connect(net.thinClientConfig, {
       reconnect: { initialDelayMs: 10, factor: 1, jitter: 0, maxAttempts: 1 },

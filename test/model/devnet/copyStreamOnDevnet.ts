@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { CopyJob } from '../../../machines/copyStream.js';
-import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
+import type { Devnet, VirtualClock } from '../../../src/devnet/index.js';
 import {
   CopyCommandFailedError,
   copyToChannel,
@@ -41,6 +41,7 @@ import {
   eventKind,
   stateName,
 } from './copyStreamModel.js';
+import { startFrozenDevnet } from './frozenDevnet.js';
 import { probeInspect } from './probe.js';
 
 export const ARQ_FAULTS = ['none', 'loss', 'restart', 'disconnect', 'drop'] as const;
@@ -103,13 +104,7 @@ export class CopyStreamOnDevnet {
   ) {}
 
   static async start(path: CopyPath, faults: Map<number, ArqFault>): Promise<CopyStreamOnDevnet> {
-    const net = await startDevnet({
-      listen: 'tcp://127.0.0.1:0',
-      profile: 'instant',
-      authorityScheme: 'Ed25519',
-      clock: new VirtualClock(),
-      timing: { hopFloorMs: 1000 },
-    });
+    const net = await startFrozenDevnet();
     let sut: CopyStreamOnDevnet | undefined;
     const client = await ThinClient.connect(net.thinClientConfig, {
       reconnect: { initialDelayMs: 10, factor: 1, jitter: 0, maxAttempts: 5 },

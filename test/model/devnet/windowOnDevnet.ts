@@ -21,9 +21,10 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { SimulatedClock } from 'xstate';
 import type { StartBoxes } from '../../../machines/window.js';
 import { nextIndex } from '../../../src/crypto/bacap.js';
-import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
+import type { Devnet, VirtualClock } from '../../../src/devnet/index.js';
 import { ThinClient, TombstoneError } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
+import { startFrozenDevnet } from './frozenDevnet.js';
 import { probeInspect } from './probe.js';
 import { comparable, GAP_MS, TICK, type WindowPath, type WindowSnap } from './windowModel.js';
 
@@ -86,13 +87,7 @@ export class WindowOnDevnet {
   ) {}
 
   static async start(path: WindowPath, plan: Map<string, AttemptPlan>): Promise<WindowOnDevnet> {
-    const net = await startDevnet({
-      listen: 'tcp://127.0.0.1:0',
-      profile: 'instant',
-      authorityScheme: 'Ed25519',
-      clock: new VirtualClock(),
-      timing: { hopFloorMs: 1000 },
-    });
+    const net = await startFrozenDevnet();
     const clock = new SimulatedClock();
     let sut: WindowOnDevnet | undefined;
     const client = await ThinClient.connect(net.thinClientConfig, {
