@@ -28,7 +28,7 @@ describe('model coverage over the devnet', () => {
     coverage.connection.printAndAssert(CONNECTION_UNREACHABLE, { ofAll: true });
   });
   it('covers every state and at least 90% of the transitions of the ARQ machine', () => {
-    coverage.arq.printAndAssert(ARQ_UNREACHABLE);
+    coverage.arq.printAndAssert(ARQ_UNREACHABLE, { ofAll: true });
   });
   it('covers every state and at least 90% of the transitions of the window machine', () => {
     coverage.window.printAndAssert(WINDOW_UNREACHABLE, { ofAll: true });
