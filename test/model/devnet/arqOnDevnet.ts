@@ -201,7 +201,7 @@ export class ArqOnDevnet {
       case 'op.pause':
         if (from === 'resyncing' || (from === 'cancelling' && this.causedWithCancel === 'op.pause'))
           return void (await this.nth('op.pause', n));
-        await this.tally.delivered('op.pause', () => this.pauseFor(rest.slice(1)));
+        await this.tally.delivered('op.pause', () => this.pauseFor(rest));
         return;
       case 'op.resync.begin':
         await this.nth(event.type, n);
