@@ -6,12 +6,13 @@
  * same instance, and the client resynchronises every operation in flight: a cancel, then the same
  * request. Every operation completes exactly once with exact bytes, and nothing is replayed verbatim.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { startDevnet } from '../../src/devnet/index.js';
 import { Drbg, seedBytes } from '../../src/devnet/rng.js';
 import { ThinClient } from '../../src/index.js';
 import { TRANSPORTS } from '../helpers/transports.js';
+import { collectUnhandledRejections, expectEveryOperationCompleted, hex, runCampaign } from './campaign.js';
 import { FAST_RECONNECT } from './reconnectPolicy.js';
 import { chaosSeed, Tally } from './tally.js';
 import { Workload } from './workload.js';
@@ -22,13 +23,7 @@ const CONCURRENCY = 24;
 /** The test's own deadline: a lost reply that nothing recovers shows as this timeout, not a hang. */
 const DEADLINE_MS = 300_000;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => void process.off('unhandledRejection', onUnhandled));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const unhandled = collectUnhandledRejections();
 
 /** Counts what the client's operations were told when a session came back. */
 function countRelinks(counts: { resyncs: number; replays: number }) {
@@ -75,28 +70,26 @@ describe.each(TRANSPORTS)(
           const work = new Workload(client, rng.fork('ops'), tally);
           await work.setup(6);
 
-          let stop = false;
-          const pool = Array.from({ length: CONCURRENCY }, async () => {
-            while (!stop) await work.next();
-          });
           let drops = 0;
-          while (drops < DROPS || tally.ops < OPS) {
-            // A random moment: after 5 to 30 more operations have ended, mid-flow.
-            const target = tally.completed + tally.failed + 5 + dropRng.int(25);
-            while (tally.completed + tally.failed < target) await sleep(5);
-            await sleep(dropRng.int(20));
-            const s = client.stats();
-            tally.inFlightAtKill.push(s.requests + s.operations + s.streams);
-            const connected = new Promise<void>((resolve) => {
-              onConnected = resolve;
-            });
-            net.dropConnections();
-            drops++;
-            await connected;
-          }
-          stop = true;
-          await Promise.all(pool);
-          const checked = await work.verify();
+          // A random moment after 5 to 30 more operations have ended, mid-flow.
+          const checked = await runCampaign({
+            client,
+            work,
+            tally,
+            rng: dropRng,
+            concurrency: CONCURRENCY,
+            ops: OPS,
+            disruptions: DROPS,
+            between: { least: 5, spread: 25 },
+            async disrupt() {
+              const connected = new Promise<void>((resolve) => {
+                onConnected = resolve;
+              });
+              net.dropConnections();
+              drops++;
+              await connected;
+            },
+          });
           tally.print(`same instance over ${type}`, {
             drops,
             resumedSessions: resumed,
@@ -116,12 +109,7 @@ describe.each(TRANSPORTS)(
           expect(counts.resyncs).toBeGreaterThan(0);
           expect(counts.replays).toBe(0);
           expect(replayedReported).toBe(0);
-          expect(tally.untyped).toEqual([]);
-          expect(Object.fromEntries(tally.failures)).toEqual({});
-          expect(tally.wrong).toEqual([]);
-          expect(tally.completed).toBe(tally.ops);
-          expect(client.stats()).toMatchObject({ requests: 0, operations: 0, streams: 0, waiting: 0 });
-          expect(unhandled).toEqual([]);
+          expectEveryOperationCompleted(tally, client, unhandled);
         } finally {
           await client?.close();
           await net.stop();

@@ -1,21 +1,54 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { blake2b256 } from '../../../src/crypto/hash.js';
-import { bytes, cleanup, hex, nextEvent, readParams, redial, setup, track, writeParams } from './harness.js';
+import type { ReceivedRequest } from '../../helpers/scriptedDaemon.js';
+import {
+  bytes,
+  cleanup,
+  type Harness,
+  hex,
+  nextEvent,
+  readParams,
+  redial,
+  setup,
+  track,
+  writeParams,
+} from './harness.js';
 
 afterEach(cleanup);
 
-/** Proves no replay went out on `conn`: a later request is the first thing the daemon sees there. */
-async function firstRequestAfterHandshake(h: Awaited<ReturnType<typeof setup>>) {
+/** The next request on the current connection after its session_token. */
+function nextOnCurrent(h: Harness) {
   const conn = h.daemon.current;
+  return h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+}
+
+/** Drops the socket (the daemon instance stays, so the session resumes) and redials: the new connection. */
+async function dropAndResume(h: Harness, attempt = 2) {
+  h.daemon.current.drop();
+  await redial(h, attempt);
+  return h.daemon.current;
+}
+
+/** The next request on the current connection is `original` again, byte for byte; its reply ends the operation, and nothing more is sent. */
+async function expectSentAgainOnce(h: Harness, original: ReceivedRequest, operation: Promise<unknown>) {
+  const again = await nextOnCurrent(h);
+  expect(hex(again.bytes)).toBe(hex(original.bytes));
+  again.conn.reply(again, `${original.key}_reply` as never, { error_code: 0 });
+  await operation;
+  await expectNothingMoreSent(h);
+}
+
+/** Proves nothing more (no replay, no re-send) went out on the current connection: a later request is the next thing the daemon sees there. */
+async function expectNothingMoreSent(h: Harness) {
   const probe = h.client.nextMessageBoxIndex(bytes(104, 3));
-  const seen = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+  const seen = await nextOnCurrent(h);
   if (seen.key === 'next_message_box_index')
     seen.conn.reply(seen, 'next_message_box_index_reply', {
       next_message_box_index: bytes(104, 4),
       error_code: 0,
     });
   await probe.catch(() => {});
-  return seen;
+  expect(seen.key).toBe('next_message_box_index');
 }
 
 describe('instance token and replay of in-flight operations', () => {
@@ -59,17 +92,15 @@ describe('instance token and replay of in-flight operations', () => {
     const write = track(h.client.startResendingEncryptedMessage(writeParams()));
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
     const connected = nextEvent(h.client, 'daemonConnected');
-    h.daemon.current.drop();
-    await redial(h, 2);
+    const conn = await dropAndResume(h);
     expect(await connected).toMatchObject({ resumed: true, replayed: 0 });
-    const conn = h.daemon.current;
-    const first = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const first = await nextOnCurrent(h);
     expect(first.key).toBe('cancel_resending_encrypted_message');
     expect(hex(first.body.envelope_hash as Uint8Array)).toBe(hex(original.body.envelope_hash as Uint8Array));
     // kpclientd still held the wedged operation: code 24 to the original, then the cancel's reply.
     conn.reply(original, 'start_resending_encrypted_message_reply', { error_code: 24 });
     conn.reply(first, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
-    const again = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const again = await nextOnCurrent(h);
     expect(again.key).toBe('start_resending_encrypted_message');
     expect(hex(again.bytes)).toBe(hex(original.bytes));
     expect(write.state).toBe('pending');
@@ -82,14 +113,12 @@ describe('instance token and replay of in-flight operations', () => {
     const tempWriteCap = bytes(168, 9);
     const copy = track(h.client.startResendingCopyCommand(tempWriteCap));
     const original = await h.daemon.nextRequest('start_resending_copy_command');
-    h.daemon.current.drop();
-    await redial(h, 2);
-    const conn = h.daemon.current;
-    const cancel = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const conn = await dropAndResume(h);
+    const cancel = await nextOnCurrent(h);
     expect(cancel.key).toBe('cancel_resending_copy_command');
     expect(hex(cancel.body.write_cap_hash as Uint8Array)).toBe(hex(blake2b256(tempWriteCap)));
     conn.reply(cancel, 'cancel_resending_copy_command_reply', { error_code: 0 });
-    const again = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const again = await nextOnCurrent(h);
     expect(hex(again.bytes)).toBe(hex(original.bytes));
     conn.reply(again, 'start_resending_copy_command_reply', { error_code: 0 });
     await expect(copy.promise).resolves.toBeUndefined();
@@ -99,10 +128,8 @@ describe('instance token and replay of in-flight operations', () => {
     const h = await setup();
     const read = track(h.client.startResendingEncryptedMessage(readParams()));
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
-    h.daemon.current.drop();
-    await redial(h, 2);
-    const conn = h.daemon.current;
-    const cancel = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const conn = await dropAndResume(h);
+    const cancel = await nextOnCurrent(h);
     expect(cancel.key).toBe('cancel_resending_encrypted_message');
     conn.reply(original, 'start_resending_encrypted_message_reply', {
       plaintext: bytes(5, 6),
@@ -110,32 +137,21 @@ describe('instance token and replay of in-flight operations', () => {
     });
     conn.reply(cancel, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
     await expect(read.promise).resolves.toMatchObject({ plaintext: bytes(5, 6) });
-    const next = await firstRequestAfterHandshake(h);
-    expect(next.key).toBe('next_message_box_index');
+    await expectNothingMoreSent(h);
   });
 
   it('the link dropping again mid-resync resyncs again on the next session, and the start goes once', async () => {
     const h = await setup();
     const write = track(h.client.startResendingEncryptedMessage(writeParams(4)));
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
-    h.daemon.current.drop();
-    await redial(h, 2);
-    const firstCancel = await h.daemon.nextRequest(
-      (r) => r.conn === h.daemon.current && r.key === 'cancel_resending_encrypted_message',
-    );
+    await dropAndResume(h);
+    expect((await nextOnCurrent(h)).key).toBe('cancel_resending_encrypted_message');
     // Unanswered: the socket goes again.
-    firstCancel.conn.drop();
-    await redial(h, 3);
-    const conn = h.daemon.current;
-    const cancel = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const conn = await dropAndResume(h, 3);
+    const cancel = await nextOnCurrent(h);
     expect(cancel.key).toBe('cancel_resending_encrypted_message');
     conn.reply(cancel, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
-    const again = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
-    expect(hex(again.bytes)).toBe(hex(original.bytes));
-    conn.reply(again, 'start_resending_encrypted_message_reply', { error_code: 0 });
-    await write.promise;
-    const next = await firstRequestAfterHandshake(h);
-    expect(next.key).toBe('next_message_box_index');
+    await expectSentAgainOnce(h, original, write.promise);
   });
 
   it('a cancel by the caller during a resync ends the operation as cancelled, with no re-send', async () => {
@@ -143,10 +159,8 @@ describe('instance token and replay of in-flight operations', () => {
     const params = writeParams(5);
     const write = track(h.client.startResendingEncryptedMessage(params));
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
-    h.daemon.current.drop();
-    await redial(h, 2);
-    const conn = h.daemon.current;
-    const resync = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
+    const conn = await dropAndResume(h);
+    const resync = await nextOnCurrent(h);
     const cancelled = h.client.cancelResendingEncryptedMessage(params.envelopeHash);
     const mine = await h.daemon.nextRequest(
       (r) => r.conn === conn && r.key === 'cancel_resending_encrypted_message',
@@ -156,8 +170,7 @@ describe('instance token and replay of in-flight operations', () => {
     conn.reply(mine, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
     await cancelled;
     await expect(write.promise).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
-    const next = await firstRequestAfterHandshake(h);
-    expect(next.key).toBe('next_message_box_index');
+    await expectNothingMoreSent(h);
   });
 
   it('a new instance token replays verbatim and sends no cancel', async () => {
@@ -166,14 +179,7 @@ describe('instance token and replay of in-flight operations', () => {
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
     await h.daemon.restart();
     await redial(h, 2);
-    const conn = h.daemon.current;
-    const first = await h.daemon.nextRequest((r) => r.conn === conn && r.key !== 'session_token');
-    expect(first.key).toBe('start_resending_encrypted_message');
-    expect(hex(first.bytes)).toBe(hex(original.bytes));
-    conn.reply(first, 'start_resending_encrypted_message_reply', { error_code: 0 });
-    await write.promise;
-    const next = await firstRequestAfterHandshake(h);
-    expect(next.key).toBe('next_message_box_index');
+    await expectSentAgainOnce(h, original, write.promise);
   });
 
   it('the same instance token without a resumed session (the grace period ran out) replays', async () => {
@@ -212,8 +218,7 @@ describe('instance token and replay of in-flight operations', () => {
       'start_resending_copy_command',
       'start_resending_encrypted_message',
     ]);
-    const first = await firstRequestAfterHandshake(h);
-    expect(first.key).toBe('next_message_box_index');
+    await expectNothingMoreSent(h);
     for (const r of replays) r.conn.reply(r, `${r.key}_reply` as never, { error_code: 0 });
     await b.promise;
     await c.promise;
