@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, ThinClient } from '../../src/index.js';
+import { startFrameTap, type TappedFrame } from '../helpers/frameTap.js';
 
 const READERS = 10;
 const FRESH_CAP_MS = 150_000;
@@ -39,6 +40,24 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const random32 = () => crypto.getRandomValues(new Uint8Array(32));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const TRACE_DIR = process.env.KP_TRACE_DIR;
+
+/** Each request of the reader's connection in [from, to): when sent and answered, by query id. */
+function timeline(frames: TappedFrame[], from: number, to: number): string[] {
+  const rows: string[] = [];
+  const replies = new Map<string, TappedFrame>();
+  for (const f of frames)
+    if (f.dir === 'in' && f.queryId && !replies.has(f.queryId)) replies.set(f.queryId, f);
+  for (const f of frames) {
+    if (f.dir !== 'out' || f.t < from || f.t >= to) continue;
+    const r = f.queryId ? replies.get(f.queryId) : undefined;
+    rows.push(
+      `+${secs(f.t - from)} ${f.key} ${f.queryId?.slice(0, 6) ?? ''} ${f.envelope ?? ''} → ` +
+        (r ? `+${secs(r.t - from)} (${secs(r.t - f.t)}) ${r.key} code ${r.errorCode ?? '-'}` : 'no reply'),
+    );
+  }
+  return rows;
+}
 
 async function writeBox(client: ThinClient, writeCap: Uint8Array, index: Uint8Array, text: string) {
   const e = await client.encryptWrite(enc(text), writeCap, index);
@@ -69,11 +88,19 @@ function timed(promise: Promise<unknown>, capMs: number): Promise<number | undef
 
 async function scenario(label: string, scheduler: boolean): Promise<void> {
   const config = await loadConfig(TOML);
-  const reader = await ThinClient.connect(config, scheduler ? {} : { waitingReads: false });
+  const tap = await startFrameTap(config);
+  const reader = await ThinClient.connect(tap.config, scheduler ? {} : { waitingReads: false });
   const writer = await ThinClient.connect(config);
   try {
     const keys = await Promise.all(Array.from({ length: READERS }, () => writer.newKeypair(random32())));
     const fresh = await reader.newKeypair(random32());
+    const idle = await reader.newKeypair(random32());
+    const idleMs = await timed(
+      writeBox(reader, idle.writeCap, idle.firstMessageIndex, 'idle').then(() =>
+        readBox(reader, idle.readCap, idle.firstMessageIndex),
+      ),
+      FRESH_CAP_MS,
+    );
     const returnedAt: (number | undefined)[] = new Array(READERS);
     const reads = keys.map((k, i) =>
       readBox(reader, k.readCap, k.firstMessageIndex).then((text) => {
@@ -84,12 +111,14 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
     for (const r of reads) r.catch(() => {});
     await new Promise((r) => setTimeout(r, 20_000));
 
+    const freshFrom = performance.now();
     const freshMs = await timed(
       writeBox(reader, fresh.writeCap, fresh.firstMessageIndex, 'fresh').then(() =>
         readBox(reader, fresh.readCap, fresh.firstMessageIndex),
       ),
       FRESH_CAP_MS,
     );
+    const freshTo = performance.now();
 
     const writtenAt: number[] = [];
     for (const [i, k] of keys.entries()) {
@@ -103,13 +132,21 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
         : secs(returnedAt[i]! - writtenAt[i]!),
     );
     console.log(
-      `[waiting-reads real] ${label}: ${READERS} waiting reads; fresh write+read of the same client: ` +
+      `[waiting-reads real] ${label}: idle write+read ${idleMs === undefined ? 'not done' : secs(idleMs)}; ` +
+        `${READERS} waiting reads; fresh write+read of the same client: ` +
         `${freshMs === undefined ? `not done in ${secs(FRESH_CAP_MS)}` : secs(freshMs)}; ` +
         `write → its waiting read returned: ${lags.join(', ')}`,
     );
+    if (TRACE_DIR) {
+      const { writeFileSync } = await import('node:fs');
+      const name = join(TRACE_DIR, `waiting-reads-${scheduler ? 'on' : 'off'}`);
+      writeFileSync(`${name}.jsonl`, tap.frames.map((f) => JSON.stringify(f)).join('\n'));
+      writeFileSync(`${name}-fresh.txt`, timeline(tap.frames, freshFrom, freshTo).join('\n'));
+    }
   } finally {
     await reader.close();
     await writer.close();
+    await tap.close();
   }
 }
 
