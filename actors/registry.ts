@@ -32,7 +32,7 @@ import {
   startResendingEncryptedMessage,
 } from '../src/protocol/index.js';
 import type { ArqOutput } from '../src/protocol/outcome.js';
-import { fail, ok, type Respond } from '../src/protocol/result.js';
+import { fail, ok, type Respond, type Result } from '../src/protocol/result.js';
 import type { DecodedResponse } from '../src/wire/index.js';
 import { CancelIndex } from './cancelIndex.js';
 import { Deadlines } from './deadlines.js';
@@ -110,6 +110,8 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     const works = new Map<string, { actor: AnyActorRef; respond: Respond<unknown> }>();
     const deadlines = new Deadlines(input.clock);
     let held = 0;
+    /** Query ids of the waiting-read scheduler's own polls and encrypt_reads (the rest are the application's). */
+    const schedulerIds = new Set<string>();
     const waiting = input.waitingReads === false ? undefined : waitingReads();
     input.exposeStats?.(() => ({
       requests: locals.size,
@@ -157,7 +159,9 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       locals.delete(queryId);
       deadlines.clear(queryId);
       if (!entry.sent) held--;
+      const ofApp = !schedulerIds.delete(queryId);
       entry.respond(result);
+      if (ofApp) waiting?.appSettled();
     }
 
     function startLocal(c: Extract<RegistryCommand, { type: 'registry.request' }>) {
@@ -227,7 +231,9 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       ops.delete(queryId);
       if (!entry.actor) held--;
       byCancelKey.remove(entry.input.cancelKey, queryId);
+      const ofApp = !schedulerIds.delete(queryId);
       entry.respond(ok(output));
+      if (ofApp) waiting?.appSettled();
     }
 
     function startOp(c: Extract<RegistryCommand, { type: 'registry.startOp' }>) {
@@ -296,6 +302,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         {
           clock: input.clock,
           sendSlotMs: () => input.sendSlotMs?.() ?? DEFAULT_SEND_SLOT_MS,
+          appBusy: () => locals.size + ops.size > schedulerIds.size,
           poll(params, respond, parent) {
             const call = startResendingEncryptedMessage(params);
             const queryId = randomId();
@@ -305,18 +312,28 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
               request: encodeWithQueryId(call.key, call.body as never, queryId),
               cancelKey: hex(call.cancelKey),
             };
-            startOp({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond });
+            schedulerIds.add(op.queryId);
+            // A refused start never enters `ops`: forget its id here too.
+            const settle = (result: Result<ArqOutput>) => {
+              schedulerIds.delete(op.queryId);
+              respond(result);
+            };
+            startOp({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond: settle });
           },
           encryptRead(readCap, index, respond) {
             const { request, body } = requests.encryptRead(readCap, index);
             const queryId = randomId();
+            schedulerIds.add(hex(queryId));
             startLocal({
               type: 'registry.request',
               queryId: hex(queryId),
               bytes: encodeWithQueryId(request.key as 'encrypt_read', body as never, queryId),
               request,
               timeoutMs: ENCRYPT_READ_TIMEOUT_MS,
-              respond: respond as Respond<unknown>,
+              respond: ((result) => {
+                schedulerIds.delete(hex(queryId));
+                (respond as Respond<unknown>)(result);
+              }) as Respond<unknown>,
             });
           },
           cancelPoll(envelopeHash) {

@@ -21,39 +21,21 @@
  *
  * So at most `inDaemon` + 1 waiting reads are at the daemon at any time, and the app's own resend queue
  * holds at most that many follow-ups: its new requests always get slots.
+ *
+ * Slots are not all: kpclientd runs a connection's local requests one after another on its reader
+ * (an encrypt_read is seconds of CTIDH work), and decrypts every Pigeonhole reply one after another for
+ * the whole daemon (a CTIDH operation each, a BoxIDNotFound too). So while any request of the application
+ * is in flight the scheduler yields: at most `whileAppBusy` of its own requests at the daemon, and no
+ * fresh envelope unless a read has waited `backoffMaxSlots` send slots for one (first polls are the
+ * application's own reads, and are not held).
  */
 import type { AnyActorRef } from 'xstate';
 import type { TimerClock } from '../machines/registry.js';
 import { type ArqOutput, hex, type Result, type StartResendingParams } from '../src/protocol/index.js';
 import type { EncryptResult } from '../src/protocol/types.js';
+import type { WaitingReadsPolicy } from './waitingReadsPolicy.js';
 
-/** How the client paces reads that wait for a box to be written (`ConnectOptions.waitingReads`). */
-export interface WaitingReadsPolicy {
-  /** Waiting reads polled back to back, at most. @default 2 */
-  inDaemon: number;
-  /** Backoff of the others in send slots: `backoffBaseSlots` doubling to `backoffMaxSlots`. @default 4, 64 */
-  backoffBaseSlots: number;
-  backoffMaxSlots: number;
-  /** Polls of one envelope before a fresh one (the courier re-dispatches a cached envelope 5 times). @default 5 */
-  pollsPerEnvelope: number;
-  /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
-  minDelayMs: number;
-  /**
-   * First polls (reads not answered yet) at the daemon at once, at most; the rest wait their turn here,
-   * so that reads never fill the daemon's per-app request queue (16), behind which every local request
-   * of the connection would wait. @default 12
-   */
-  firstPolls: number;
-}
-
-export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
-  inDaemon: 2,
-  backoffBaseSlots: 4,
-  backoffMaxSlots: 64,
-  pollsPerEnvelope: 5,
-  minDelayMs: 50,
-  firstPolls: 12,
-};
+export { DEFAULT_WAITING_READS, type WaitingReadsPolicy } from './waitingReadsPolicy.js';
 
 const BOX_ID_NOT_FOUND = 1;
 
@@ -76,6 +58,8 @@ export interface WaitingReadsHost {
   cancelPoll(envelopeHash: Uint8Array): void;
   /** Mean gap between send slots in ms (1/LambdaP of the current document). */
   sendSlotMs(): number;
+  /** True while a request of the application (not one of the scheduler's) is in flight. */
+  appBusy(): boolean;
   clock: TimerClock;
 }
 
@@ -98,6 +82,11 @@ interface Read {
   busy: Uint8Array | 'encrypting' | undefined;
   timer: unknown;
   cancelled: boolean;
+  /** Held while the application is busy: its next request wants a fresh envelope (or not). */
+  held: boolean | undefined;
+  /** It has waited long enough for a fresh envelope to be made even while the application is busy. */
+  starved: boolean;
+  starveTimer: unknown;
 }
 
 export class WaitingReads {
@@ -110,6 +99,8 @@ export class WaitingReads {
   private readonly unsent: Read[] = [];
   private firstInFlight = 0;
   private started = 0;
+  /** Reads whose next request waits for the application (oldest held first). */
+  private readonly heldBack: Read[] = [];
   /** The read whose poll holds the lane. */
   private lane: Read | undefined;
   /** Figures for tests and stats: polls sent, fresh envelopes made. */
@@ -151,6 +142,9 @@ export class WaitingReads {
       busy: undefined,
       timer: undefined,
       cancelled: false,
+      held: undefined,
+      starved: false,
+      starveTimer: undefined,
     };
     this.reads.set(id, read);
     this.unsent.push(read);
@@ -192,6 +186,11 @@ export class WaitingReads {
     return found;
   }
 
+  /** A request of the application has settled: held requests may go now. */
+  appSettled(): void {
+    if (this.heldBack.length > 0) this.release();
+  }
+
   /** The client is closing or gave up: reads with no poll at the daemon end here. */
   endIdle(output: ArqOutput): void {
     for (const [id, read] of this.reads)
@@ -209,8 +208,19 @@ export class WaitingReads {
     return i >= 0 && i < this.policy.inDaemon;
   }
 
-  /** Polls now: with the current envelope while it is fresh enough, else with a new one. */
+  /** Polls now, or holds it while it must yield to the application. */
   private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
+    if (read.first === undefined && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
+    else this.go(read, freshEnvelope);
+  }
+
+  /** Polls with the current envelope while it is fresh enough, else with a new one. */
+  private go(read: Read, freshEnvelope: boolean): void {
+    if (freshEnvelope) {
+      this.host.clock.clearTimeout(read.starveTimer);
+      read.starveTimer = undefined;
+      read.starved = false;
+    }
     if (!freshEnvelope) return void this.pollWith(read);
     read.busy = 'encrypting';
     this.host.encryptRead(read.params.readCap, read.params.messageBoxIndex, (result) => {
@@ -223,6 +233,49 @@ export class WaitingReads {
       read.polls = 0;
       this.pollWith(read);
     });
+  }
+
+  // ---- yielding to the application ----
+
+  /** The scheduler's own requests at the daemon now (first polls are the application's). */
+  private ownInFlight(): number {
+    let n = 0;
+    for (const read of this.reads.values()) if (read.busy !== undefined && read.first === undefined) n++;
+    return n;
+  }
+
+  private mayGo(read: Read, freshEnvelope: boolean): boolean {
+    if (!this.host.appBusy()) return true;
+    if (freshEnvelope && !read.starved) return false;
+    const own = this.ownInFlight();
+    return own < this.policy.whileAppBusy || (read.starved && own === 0);
+  }
+
+  private holdBack(read: Read, freshEnvelope: boolean): void {
+    read.held = freshEnvelope;
+    this.heldBack.push(read);
+    if (freshEnvelope && read.starveTimer === undefined && !read.starved) {
+      read.starveTimer = this.host.clock.setTimeout(() => {
+        read.starveTimer = undefined;
+        read.starved = true;
+        if (this.live(read) && read.held !== undefined) this.release();
+      }, this.policy.backoffMaxSlots * this.host.sendSlotMs());
+    }
+  }
+
+  /** Sends the held requests that may go now, oldest first. */
+  private release(): void {
+    for (let i = 0; i < this.heldBack.length; ) {
+      const read = this.heldBack[i]!;
+      const fresh = read.held === true || read.polls >= this.policy.pollsPerEnvelope;
+      if (!this.mayGo(read, fresh)) {
+        i++;
+        continue;
+      }
+      this.heldBack.splice(i, 1);
+      read.held = undefined;
+      this.go(read, fresh);
+    }
   }
 
   private pollWith(read: Read): void {
@@ -240,6 +293,7 @@ export class WaitingReads {
   private answered(read: Read, result: Result<ArqOutput>): void {
     read.busy = undefined;
     if (this.lane === read) this.releaseLane();
+    if (this.heldBack.length > 0) queueMicrotask(() => this.release());
     if (!this.live(read)) return;
     const id = read.id;
     const notFound =
@@ -310,6 +364,9 @@ export class WaitingReads {
     if (!read) return;
     this.reads.delete(id);
     this.host.clock.clearTimeout(read.timer);
+    this.host.clock.clearTimeout(read.starveTimer);
+    const h = this.heldBack.indexOf(read);
+    if (h >= 0) this.heldBack.splice(h, 1);
     this.firstAnswered(read);
     const wasHot = this.hot(read);
     const w = this.waiting.indexOf(read);
