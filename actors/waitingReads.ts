@@ -245,7 +245,7 @@ export class WaitingReads {
   }
 
   private mayGo(read: Read, freshEnvelope: boolean): boolean {
-    if (!this.host.appBusy()) return true;
+    if (this.policy.whileAppBusy === Number.POSITIVE_INFINITY || !this.host.appBusy()) return true;
     if (freshEnvelope && !read.starved) return false;
     const own = this.ownInFlight();
     return own < this.policy.whileAppBusy || (read.starved && own === 0);

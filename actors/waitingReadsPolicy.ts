@@ -24,7 +24,7 @@ export interface WaitingReadsPolicy {
    * BoxIDNotFound too) one after another for the whole daemon, seconds each: every poll in flight delays
    * the application's own replies. While the application waits, no fresh envelope is made (it would hold
    * the reader ahead of the application's next local request) unless a read has waited
-   * `backoffMaxSlots` send slots for one. @default 1
+   * `backoffMaxSlots` send slots for one. `Infinity`: the scheduler never yields. @default 1
    */
   whileAppBusy: number;
 }

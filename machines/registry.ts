@@ -79,7 +79,7 @@ export type WaitingReadsOption =
       minDelayMs?: number;
       /** First polls at the daemon at once, at most (its per-app request queue holds 16). @default 12 */
       firstPolls?: number;
-      /** The scheduler's own requests at the daemon at once while the application's are in flight. @default 1 */
+      /** The scheduler's own requests at the daemon at once while the application's are in flight (Infinity: no yielding). @default 1 */
       whileAppBusy?: number;
     };
 

@@ -124,7 +124,8 @@ function validateWaitingReads(option: WaitingReadsOption | undefined): void {
   for (const [name, value] of Object.entries(option)) {
     if (value === undefined) continue;
     const least = name === 'firstPolls' || name === 'pollsPerEnvelope' ? 1 : 0;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < least) {
+    const unbounded = name === 'whileAppBusy' && value === Number.POSITIVE_INFINITY;
+    if (typeof value !== 'number' || (!Number.isFinite(value) && !unbounded) || value < least) {
       throw new InvalidArgumentError(
         `waitingReads.${name}`,
         `expected a finite number ≥ ${least}, got ${String(value)}`,

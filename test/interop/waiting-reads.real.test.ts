@@ -104,7 +104,9 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
     const returnedAt: (number | undefined)[] = new Array(READERS);
     // The reads' encrypt_reads first (kpclientd makes them one after another, seconds each), so that the
     // fresh write+read below competes with waiting reads, not with the setting up of them.
-    const envelopes = await Promise.all(keys.map((k) => reader.encryptRead(k.readCap, k.firstMessageIndex)));
+    const envelopes = await Promise.all(
+      keys.map((k) => reader.encryptRead(k.readCap, k.firstMessageIndex, { timeoutMs: 600_000 })),
+    );
     const reads = keys.map((k, i) =>
       reader
         .startResendingEncryptedMessage({
