@@ -11,6 +11,8 @@
  * flag instead. Its first poll goes out at once, like any request. A read answered BoxIDNotFound is a
  * *waiting read*, and from then on:
  *
+ * - a read just found waiting is re-polled at once `youngPolls` times (a read right after its write
+ *   may come a moment before the box reaches its replicas);
  * - the `inDaemon` oldest waiting reads are polled back to back (a new poll as each answer comes), so
  *   a read whose box is written next returns within a few send slots of the write;
  * - the others wait here, and are polled one at a time (one lane), each after an exponential backoff
@@ -208,9 +210,15 @@ export class WaitingReads {
     return i >= 0 && i < this.policy.inDaemon;
   }
 
-  /** Polls now, or holds it while it must yield to the application. */
+  /** Just found waiting: its box was perhaps written a moment ago (a read right after its write). */
+  private young(read: Read): boolean {
+    return read.misses <= this.policy.youngPolls;
+  }
+
+  /** Polls now, or holds it while it must yield to the application (first and young polls are its own). */
   private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
-    if (read.first === undefined && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
+    const own = read.first === undefined && !(this.young(read) && !freshEnvelope);
+    if (own && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
     else this.go(read, freshEnvelope);
   }
 
@@ -237,17 +245,22 @@ export class WaitingReads {
 
   // ---- yielding to the application ----
 
-  /** The scheduler's own requests at the daemon now (first polls are the application's). */
-  private ownInFlight(): number {
-    let n = 0;
-    for (const read of this.reads.values()) if (read.busy !== undefined && read.first === undefined) n++;
+  /** The scheduler's own requests at the daemon now, and the application's reads' (first and young polls). */
+  private inFlight(): { own: number; app: number } {
+    const n = { own: 0, app: 0 };
+    for (const read of this.reads.values()) {
+      if (read.busy === undefined) continue;
+      if (read.first !== undefined || (this.young(read) && read.busy !== 'encrypting')) n.app++;
+      else n.own++;
+    }
     return n;
   }
 
   private mayGo(read: Read, freshEnvelope: boolean): boolean {
-    if (this.policy.whileAppBusy === Number.POSITIVE_INFINITY || !this.host.appBusy()) return true;
+    if (this.policy.whileAppBusy === Number.POSITIVE_INFINITY) return true;
+    const { own, app } = this.inFlight();
+    if (app === 0 && !this.host.appBusy()) return true;
     if (freshEnvelope && !read.starved) return false;
-    const own = this.ownInFlight();
     return own < this.policy.whileAppBusy || (read.starved && own === 0);
   }
 
@@ -320,7 +333,7 @@ export class WaitingReads {
   /** After a BoxIDNotFound: at once if the read is hot, else after its backoff, through the lane. */
   private next(read: Read): void {
     const { minDelayMs } = this.policy;
-    if (this.hot(read)) {
+    if (this.hot(read) || this.young(read)) {
       read.timer = this.host.clock.setTimeout(() => this.fire(read, false), minDelayMs);
       return;
     }

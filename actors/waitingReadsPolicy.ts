@@ -2,7 +2,7 @@
 
 /** How the client paces reads that wait for a box to be written (`ConnectOptions.waitingReads`). */
 export interface WaitingReadsPolicy {
-  /** Waiting reads polled back to back, at most. @default 2 */
+  /** Waiting reads polled back to back, at most. @default 1 */
   inDaemon: number;
   /** Backoff of the others in send slots: `backoffBaseSlots` doubling to `backoffMaxSlots`. @default 4, 64 */
   backoffBaseSlots: number;
@@ -24,17 +24,23 @@ export interface WaitingReadsPolicy {
    * BoxIDNotFound too) one after another for the whole daemon, seconds each: every poll in flight delays
    * the application's own replies. While the application waits, no fresh envelope is made (it would hold
    * the reader ahead of the application's next local request) unless a read has waited
-   * `backoffMaxSlots` send slots for one. `Infinity`: the scheduler never yields. @default 1
+   * `backoffMaxSlots` send slots for one. `Infinity`: the scheduler never yields. @default 0
    */
   whileAppBusy: number;
+  /**
+   * Re-polls at once of a read just found waiting, before it joins the others: a read made right after
+   * its box's write may arrive a moment before the box reaches its replicas. @default 2
+   */
+  youngPolls: number;
 }
 
 export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
-  inDaemon: 2,
+  inDaemon: 1,
   backoffBaseSlots: 4,
   backoffMaxSlots: 64,
   pollsPerEnvelope: 5,
   minDelayMs: 50,
   firstPolls: 12,
-  whileAppBusy: 1,
+  whileAppBusy: 0,
+  youngPolls: 2,
 };

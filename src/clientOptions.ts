@@ -56,7 +56,7 @@ export interface ConnectOptions {
   logger?: Logger;
   /**
    * How reads of boxes not written yet are polled. By default the client polls them itself (no-retry
-   * requests): the 2 oldest back to back, the others one at a time with backoff, each with a fresh
+   * requests): the oldest back to back, the others one at a time with backoff, each with a fresh
    * envelope when the courier would answer from its cache, so that such reads never starve the client's
    * other requests. `false`: leave them to the daemon, which re-polls every one on every send slot.
    */

@@ -7,7 +7,7 @@
  *
  *   KP_BIN=/path/to/bin npx vitest run --config vitest.interop.config.ts test/interop/waiting-reads.real.test.ts
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { loadConfig, ThinClient } from '../../src/index.js';
 import { startFrameTap, type TappedFrame } from '../helpers/frameTap.js';
 
 const READERS = 10;
-const FRESH_CAP_MS = 150_000;
+const FRESH_CAP_MS = 240_000;
 const LAG_CAP_MS = 180_000;
 const WORK = join(dirname(fileURLToPath(import.meta.url)), 'testnet', 'work');
 const TOML = process.env.KP_THINCLIENT_TOML ?? join(WORK, 'net/client/thinclient.toml');
@@ -89,7 +89,11 @@ function timed(promise: Promise<unknown>, capMs: number): Promise<number | undef
 async function scenario(label: string, scheduler: boolean): Promise<void> {
   const config = await loadConfig(TOML);
   const tap = await startFrameTap(config);
-  const reader = await ThinClient.connect(tap.config, scheduler ? {} : { waitingReads: false });
+  const policy = process.env.KP_WAITING_POLICY ? JSON.parse(process.env.KP_WAITING_POLICY) : {};
+  for (const [k, v] of Object.entries(policy)) if (v === 'Infinity') policy[k] = Number.POSITIVE_INFINITY;
+  const reader = await ThinClient.connect(tap.config, { waitingReads: scheduler ? policy : false });
+  let freshFrom = 0;
+  let freshTo = 0;
   const writer = await ThinClient.connect(config);
   try {
     const keys = await Promise.all(Array.from({ length: READERS }, () => writer.newKeypair(random32())));
@@ -127,14 +131,17 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     await new Promise((r) => setTimeout(r, scheduler ? 10_000 : 60_000));
 
-    const freshFrom = performance.now();
+    freshFrom = performance.now();
     const freshMs = await timed(
       writeBox(reader, fresh.writeCap, fresh.firstMessageIndex, 'fresh').then(() =>
         readBox(reader, fresh.readCap, fresh.firstMessageIndex),
       ),
       FRESH_CAP_MS,
     );
-    const freshTo = performance.now();
+    freshTo = performance.now();
+    console.log(
+      `[waiting-reads real] ${label}: fresh write+read ${freshMs === undefined ? 'not done' : secs(freshMs)}`,
+    );
 
     const writtenAt: number[] = [];
     for (const [i, k] of keys.entries()) {
@@ -153,13 +160,15 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
         `${freshMs === undefined ? `not done in ${secs(FRESH_CAP_MS)}` : secs(freshMs)}; ` +
         `write → its waiting read returned: ${lags.join(', ')}`,
     );
+  } finally {
     if (TRACE_DIR) {
-      const { writeFileSync } = await import('node:fs');
       const name = join(TRACE_DIR, `waiting-reads-${scheduler ? 'on' : 'off'}`);
       writeFileSync(`${name}.jsonl`, tap.frames.map((f) => JSON.stringify(f)).join('\n'));
-      writeFileSync(`${name}-fresh.txt`, timeline(tap.frames, freshFrom, freshTo).join('\n'));
+      writeFileSync(
+        `${name}-fresh.txt`,
+        timeline(tap.frames, freshFrom, freshTo || performance.now()).join('\n'),
+      );
     }
-  } finally {
     await reader.close();
     await writer.close();
     await tap.close();
@@ -167,7 +176,9 @@ async function scenario(label: string, scheduler: boolean): Promise<void> {
 }
 
 describe.skipIf(!available)('waiting reads against the real kpclientd (by hand)', () => {
-  it('with the client scheduler', { timeout: 600_000 }, () => scenario('scheduler on', true));
+  it('with the client scheduler', { timeout: 1_200_000 }, () =>
+    scenario(`scheduler on ${process.env.KP_WAITING_POLICY ?? '(defaults)'}`, true),
+  );
   it('with the daemon retrying (waitingReads: false)', { timeout: 900_000 }, () =>
     scenario('scheduler off', false),
   );
