@@ -11,8 +11,7 @@
  * flag instead. Its first poll goes out at once, like any request. A read answered BoxIDNotFound is a
  * *waiting read*, and from then on:
  *
- * - a read just found waiting is re-polled at once `youngPolls` times (a read right after its write
- *   may come a moment before the box reaches its replicas);
+ * - a read just found waiting is re-polled `youngPolls` more times as a first poll (default none);
  * - the `inDaemon` oldest waiting reads are polled back to back (a new poll as each answer comes), so
  *   a read whose box is written next returns within a few send slots of the write;
  * - the others wait here, and are polled one at a time (one lane), each after an exponential backoff
@@ -21,15 +20,12 @@
  *   after a backoff always takes a fresh envelope (a new encryptRead): the courier's cached answer for
  *   an old one dates from the previous poll.
  *
- * So at most `inDaemon` + 1 waiting reads are at the daemon at any time, and the app's own resend queue
- * holds at most that many follow-ups: its new requests always get slots.
+ * So at most `inDaemon` + 1 waiting reads are at the daemon: the app's new requests always get slots.
  *
- * Slots are not all: kpclientd runs a connection's local requests one after another on its reader
- * (an encrypt_read is seconds of CTIDH work), and decrypts every Pigeonhole reply one after another for
- * the whole daemon (a CTIDH operation each, a BoxIDNotFound too). So while any request of the application
- * is in flight the scheduler yields: at most `whileAppBusy` of its own requests at the daemon, and no
- * fresh envelope unless a read has waited `backoffMaxSlots` send slots for one (first polls are the
- * application's own reads, and are not held).
+ * Slots are not all: kpclientd makes a connection's local requests one after another (encrypt_read is
+ * seconds of CTIDH), decrypts every reply one after another daemon-wide, and the replicas share their
+ * CPU among all polls. So while the application has a request in flight (first polls included) the
+ * scheduler yields: at most `whileAppBusy` own requests out, no fresh envelope unless a read is starved.
  */
 import type { AnyActorRef } from 'xstate';
 import type { TimerClock } from '../machines/registry.js';
@@ -105,7 +101,6 @@ export class WaitingReads {
   private readonly heldBack: Read[] = [];
   /** The read whose poll holds the lane. */
   private lane: Read | undefined;
-  /** Figures for tests and stats: polls sent, fresh envelopes made. */
   readonly counts = { polls: 0, freshEnvelopes: 0 };
 
   constructor(
@@ -199,8 +194,6 @@ export class WaitingReads {
       if (read.busy === undefined) this.finish(id, { ok: true, value: output });
   }
 
-  // ---- polling ----
-
   private live(read: Read): boolean {
     return this.reads.get(read.id) === read;
   }
@@ -215,10 +208,9 @@ export class WaitingReads {
     return read.misses <= this.policy.youngPolls;
   }
 
-  /** Polls now, or holds it while it must yield to the application (first and young polls are its own). */
+  /** Polls now, or holds it while it must yield to the application (first and young polls are its own, counted as first polls). */
   private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
-    const own = read.first === undefined && !(this.young(read) && !freshEnvelope);
-    if (own && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
+    if (read.first === undefined && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
     else this.go(read, freshEnvelope);
   }
 
@@ -243,14 +235,12 @@ export class WaitingReads {
     });
   }
 
-  // ---- yielding to the application ----
-
   /** The scheduler's own requests at the daemon now, and the application's reads' (first and young polls). */
   private inFlight(): { own: number; app: number } {
     const n = { own: 0, app: 0 };
     for (const read of this.reads.values()) {
       if (read.busy === undefined) continue;
-      if (read.first !== undefined || (this.young(read) && read.busy !== 'encrypting')) n.app++;
+      if (read.first !== undefined) n.app++;
       else n.own++;
     }
     return n;
@@ -320,6 +310,12 @@ export class WaitingReads {
     }
     read.misses++;
     if (read.misses === 1) this.enlist(read);
+    // Young: re-polled as a first poll again (under the same cap), before it joins the others.
+    if (this.young(read)) {
+      read.first = 'queued';
+      this.unsent.push(read);
+      return void this.sendFirst();
+    }
     this.next(read);
   }
 
@@ -333,7 +329,7 @@ export class WaitingReads {
   /** After a BoxIDNotFound: at once if the read is hot, else after its backoff, through the lane. */
   private next(read: Read): void {
     const { minDelayMs } = this.policy;
-    if (this.hot(read) || this.young(read)) {
+    if (this.hot(read)) {
       read.timer = this.host.clock.setTimeout(() => this.fire(read, false), minDelayMs);
       return;
     }
@@ -394,7 +390,7 @@ export class WaitingReads {
   /** A hot place freed: the oldest cold read takes it, now. */
   private promote(): void {
     const read = this.waiting[this.policy.inDaemon - 1];
-    if (!read || read.busy !== undefined) return;
+    if (!read || read.busy !== undefined || read.first !== undefined) return;
     this.host.clock.clearTimeout(read.timer);
     const d = this.due.indexOf(read);
     if (d >= 0) this.due.splice(d, 1);

@@ -29,7 +29,7 @@ export interface WaitingReadsPolicy {
   whileAppBusy: number;
   /**
    * Re-polls at once of a read just found waiting, before it joins the others: a read made right after
-   * its box's write may arrive a moment before the box reaches its replicas. @default 2
+   * its box's write may arrive a moment before the box reaches its replicas. @default 0
    */
   youngPolls: number;
 }
@@ -42,5 +42,5 @@ export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
   minDelayMs: 50,
   firstPolls: 12,
   whileAppBusy: 0,
-  youngPolls: 2,
+  youngPolls: 0,
 };

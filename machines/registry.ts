@@ -81,7 +81,7 @@ export type WaitingReadsOption =
       firstPolls?: number;
       /** The scheduler's own requests at the daemon at once while the application's are in flight (Infinity: no yielding). @default 0 */
       whileAppBusy?: number;
-      /** Re-polls at once of a read just found waiting, before it joins the others. @default 2 */
+      /** Re-polls at once of a read just found waiting, before it joins the others. @default 0 */
       youngPolls?: number;
     };
 
