@@ -30,7 +30,7 @@ import {
 import { SPAWN_WORK, type SpawnsWork } from '../src/workSpawner.js';
 import { inspectSubtree } from './inspectSubtree.js';
 
-/** The part of ThinClient (API.md) a copy stream uses. */
+/** The part of ThinClient's public API a copy stream uses. */
 export type CopyClient = SpawnsWork &
   Pick<
     ThinClient,

@@ -4,7 +4,7 @@
  * Left to itself, kpclientd re-polls a read of an unwritten box on every send slot, through the app's
  * resend queue, which it serves before the app's new requests: a few such reads starve everything
  * else the app sends. And it re-sends the same envelope, which the courier answers from its dedup
- * cache, re-dispatching it to the replicas only 5 times (spec/daemon-semantics.md §1.3, §2.5.4, §5).
+ * cache, re-dispatching it to the replicas only 5 times (katzenpost client/pigeonhole.go; courier/server/plugin.go, maxRedispatchAttempts).
  *
  * So every read the caller lets the daemon retry (`startResendingEncryptedMessage` with a read cap and
  * a box index, without `noRetryOnBoxIdNotFound`; stream reads are such reads) is sent with the no-retry
@@ -337,7 +337,9 @@ export class WaitingReads {
       this.policy.backoffBaseSlots * 2 ** Math.max(0, read.misses - 1),
       this.policy.backoffMaxSlots,
     );
-    const delay = Math.max(minDelayMs, slots * this.host.sendSlotMs()) * (0.5 + Math.random());
+    const { jitter } = this.policy;
+    const delay =
+      Math.max(minDelayMs, slots * this.host.sendSlotMs()) * (1 - jitter + 2 * jitter * Math.random());
     read.timer = this.host.clock.setTimeout(() => {
       read.timer = undefined;
       // Promoted meanwhile: it is polled as a hot read.

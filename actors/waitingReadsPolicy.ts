@@ -32,6 +32,8 @@ export interface WaitingReadsPolicy {
    * its box's write may arrive a moment before the box reaches its replicas. @default 0
    */
   youngPolls: number;
+  /** Fraction of each backoff added or removed at random, so readers do not poll in step. @default 0.5 */
+  jitter: number;
 }
 
 export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
@@ -43,4 +45,5 @@ export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
   firstPolls: 12,
   whileAppBusy: 0,
   youngPolls: 0,
+  jitter: 0.5,
 };

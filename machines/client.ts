@@ -3,19 +3,23 @@
  * so every piece of work the client does.
  *
  *   live (parallel; invokes `connection` and `registry`)
- *     link     connecting → ready ⇄ down (the connection redials) ; disconnected (by the app) ; failed
+ *     link     connecting → ready ⇄ down (the connection redials) ; disconnected (by the app, from ready
+ *              or down) ; failed
  *     mixnet   offline ⇄ connected              (connection_status_event.is_connected)
  *     work     accepting → closing               (closing: the registry ends all work, thin_close is sent)
  *   closed     (final; entered when the connection actor finishes)
  *
  * The registry (actors/registry.ts) holds requests, operations, copy streams and windows in Maps
  * and creates their actors under itself, so thousands in flight never enter this snapshot. This
- * machine tells it what the link does; the daemon's replies reach it straight from the transport
- * (the connection's `replyTarget`), and any that come this way are routed to it too. Daemon events
- * go to the facade (`message`). The facade reads the state value (`link`, `mixnet`).
+ * machine tells it what the link does; the daemon's replies (frames with a query id) reach it
+ * straight from the transport (the connection's `replyTarget`), never through here. Daemon events go
+ * to the facade (`message`); SURB replies go to both. The facade reads the state value (`link`,
+ * `mixnet`). A child that fails as an actor (only a bug can) is not handled here: XState then stops
+ * the other child (the registry ends every piece of work) and fails this actor, whose error listener
+ * in the facade ends the client with that error.
  */
-import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
-import { carriesQueryId, type DecodedResponse } from '../src/wire/index.js';
+import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup, stateIn } from 'xstate';
+import type { DecodedResponse } from '../src/wire/index.js';
 import { type ConnectionInput, type ConnectionReport, connectionMachine } from './connection.js';
 import {
   type RegistryInput,
@@ -66,10 +70,7 @@ export type ClientEmitted =
   /** A daemon event (no query id): the facade publishes it. */
   | { type: 'message'; message: DecodedResponse }
   | { type: 'protocolError'; error: Error }
-  | { type: 'actorError'; actorId: string; error: unknown }
   | { type: 'closed' };
-
-const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 export const clientMachine = setup({
   types: {
@@ -97,13 +98,17 @@ export const clientMachine = setup({
         requested: event.requested,
       });
     }),
+    // disconnect() while redialling: the connection stops where it is and has no session to report lost.
+    announceDisconnected: enqueueActions(({ enqueue }) => {
+      enqueue.sendTo('registry', { type: 'registry.linkLost', requested: true } satisfies RegistryLinkEvent);
+      enqueue.emit({ type: 'linkLost', graceful: true, error: undefined, requested: true });
+    }),
     tellConnection: sendTo(
       'connection',
       (_, event: { type: 'connection.connect' | 'connection.disconnect' | 'connection.close' }) => event,
     ),
   },
   guards: {
-    isReply: ({ event }) => event.type === 'connection.message' && carriesQueryId(event.message),
     isSurbReply: ({ event }) =>
       event.type === 'connection.message' && event.message.key === 'message_reply_event',
     reportsMixnetUp: ({ event }) =>
@@ -134,13 +139,6 @@ export const clientMachine = setup({
           systemId: 'registry',
           src: 'registry',
           input: ({ context }) => context.registryInput,
-          onError: {
-            target: 'closed',
-            actions: [
-              assign({ error: ({ event }) => asError(event.error) }),
-              emit(({ event }) => ({ type: 'actorError', actorId: 'registry', error: event.error })),
-            ],
-          },
         },
         {
           id: 'connection',
@@ -149,14 +147,6 @@ export const clientMachine = setup({
           // Replies go from the transport straight to the registry; this machine sees the rest.
           input: ({ context }) => ({ ...context.connectionInput, replyTarget: 'registry' }),
           onDone: { target: 'closed' },
-          onError: {
-            target: 'closed',
-            actions: [
-              assign({ error: ({ event }) => asError(event.error) }),
-              emit(({ event }) => ({ type: 'actorError', actorId: 'connection', error: event.error })),
-              emit(({ event }) => ({ type: 'linkFailed', error: asError(event.error) })),
-            ],
-          },
         },
       ],
       states: {
@@ -217,7 +207,9 @@ export const clientMachine = setup({
               },
             },
             /** The connection actor redials with backoff; requests wait (registry). */
-            down: {},
+            down: {
+              on: { 'client.disconnect': { target: 'disconnected', actions: 'announceDisconnected' } },
+            },
             /** The application called disconnect(); reconnect() dials again. */
             disconnected: {},
             failed: {},
@@ -250,6 +242,8 @@ export const clientMachine = setup({
                 },
                 'connection.lost': 'offline',
                 'connection.failed': 'offline',
+                // A redial that heard the status before disconnect() stopped it.
+                'client.disconnect': { guard: stateIn({ live: { link: 'down' } }), target: 'offline' },
               },
             },
           },
@@ -258,13 +252,6 @@ export const clientMachine = setup({
           initial: 'accepting',
           on: {
             'connection.message': [
-              {
-                guard: 'isReply',
-                actions: {
-                  type: 'tellRegistry',
-                  params: ({ event }) => ({ type: 'registry.message', message: event.message }),
-                },
-              },
               {
                 guard: 'isSurbReply',
                 actions: [

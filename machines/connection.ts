@@ -5,7 +5,8 @@
  *     connecting   dialing → awaitingStatus → awaitingDocument → awaitingSessionReply
  *     ready        every frame is forwarded to the parent, except replies when a reply target
  *                  takes them straight from the transport (ConnectionInput.replyTarget)
- *     closing      thin_close sent, waiting for the socket to close
+ *     closing      thin_close sent, waiting for the socket to close; a second close or a
+ *                  disconnect has nothing left to do, so neither is handled here
  *   backoff        `after: reconnectDelay` → online
  *   disconnected   the user dropped the socket; waits for `connection.connect`
  *   failed         the first dial failed, or the redial budget ran out (final)
@@ -13,142 +14,28 @@
  *
  * The daemon speaks first (connection_status_event, new_pki_document_event); we then send our
  * session token and wait for session_token_reply, forwarding everything else that arrives in the
- * meantime — a resuming daemon flushes queued replies before its reply (spec/wire-protocol.md §2.2).
+ * meantime — a resuming daemon flushes queued replies before its reply (katzenpost client/listener.go; pinned by client/session_resume_test.go).
  *
  * Everything the parent needs to know leaves through the one `report` action (a `sendParent` by
  * default); tests swap it for a recorder. The socket lives in the `transport` actor
- * (actors/transport.ts), which this file names but does not implement.
+ * (actors/transport.ts), which this file names but does not implement. The transport reports every
+ * failure as `transport.closed` and never throws, so no error of that actor is handled here (one it
+ * did throw would fail this machine, and the client with it). The registry writes requests
+ * straight to the transport (`transport.sendRaw`); they do not pass through this machine.
  */
 import { type ActorRefFrom, assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
-import type { DecodedResponse } from '../src/wire/index.js';
+import type {
+  ConnectionContext,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionReport,
+  TransportCommand,
+  TransportInput,
+} from './connectionEvents.js';
+import { DEFAULT_RECONNECT, needsReplay, reconnectDelay } from './redial.js';
 
-/** Redial policy. Delays grow `initialDelayMs · factor^(n-1)` up to `maxDelayMs`, ± `jitter`. */
-export interface ReconnectPolicy {
-  /** @default 1000 */
-  initialDelayMs: number;
-  /** @default 60000 */
-  maxDelayMs: number;
-  /** @default 2 */
-  factor: number;
-  /** Fraction of the delay added or removed at random. @default 0.2 */
-  jitter: number;
-  /** Redials after a lost connection before giving up. @default Infinity */
-  maxAttempts: number;
-}
-
-export const DEFAULT_RECONNECT: Readonly<ReconnectPolicy> = Object.freeze({
-  initialDelayMs: 1000,
-  maxDelayMs: 60_000,
-  factor: 2,
-  jitter: 0.2,
-  maxAttempts: Number.POSITIVE_INFINITY,
-});
-
-/** The delay before redial number `attempt` (1-based); `random` is a sample of [0, 1). */
-export function reconnectDelay(policy: ReconnectPolicy, attempt: number, random: number): number {
-  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** Math.max(0, attempt - 1));
-  const spread = base * policy.jitter;
-  return Math.max(0, Math.round(base - spread + 2 * spread * random));
-}
-
-/** Where to dial; structurally the `dial` part of src/config.ts's Config. */
-export interface DialTarget {
-  readonly type: 'tcp' | 'unix' | 'ws';
-  readonly address: string;
-  readonly network?: string;
-}
-
-export interface ConnectionInput {
-  dial: DialTarget;
-  /** Our ClientInstanceToken: 16 random bytes, the same for every redial of this client. */
-  clientToken: Uint8Array;
-  reconnect?: Partial<ReconnectPolicy>;
-  /** Dial plus handshake must finish within this. @default 60000 */
-  handshakeTimeoutMs?: number;
-  /** How long close() waits for the socket to flush thin_close. @default 2000 */
-  closeTimeoutMs?: number;
-  /**
-   * The systemId of the actor that takes the daemon's replies (frames with a query_id) straight from
-   * the transport, as `transport.reply`: the request/reply data path then skips this machine, which
-   * only needs the handshake and the daemon's events. Without it, replies are forwarded like any frame.
-   */
-  replyTarget?: string;
-}
-
-/** The transport's input: where to dial, and who takes replies directly (ConnectionInput.replyTarget). */
-export interface TransportInput {
-  dial: DialTarget;
-  replyTarget?: string;
-}
-
-// ---- events ---------------------------------------------------------------------------------
-
-/** What the transport actor sends back. */
-export type TransportEvent =
-  | { type: 'transport.open' }
-  | { type: 'transport.message'; message: DecodedResponse }
-  | { type: 'transport.protocolError'; error: Error }
-  | { type: 'transport.closed'; error?: Error };
-
-/** What the transport sends the reply target (ConnectionInput.replyTarget) for each reply frame. */
-export interface TransportReply {
-  type: 'transport.reply';
-  message: DecodedResponse;
-}
-
-/** What the transport actor accepts (from this machine, or `transport.sendRaw` from the registry). */
-export type TransportCommand =
-  | { type: 'transport.send'; message: { key: 'session_token' | 'thin_close'; body: object } }
-  | { type: 'transport.sendRaw'; bytes: Uint8Array }
-  | { type: 'transport.end' };
-
-/** What the parent (the client actor) sends. */
-export type ConnectionCommand =
-  | { type: 'connection.send'; bytes: Uint8Array }
-  | { type: 'connection.connect' }
-  | { type: 'connection.disconnect' }
-  | { type: 'connection.close' };
-
-export type ConnectionEvent = TransportEvent | ConnectionCommand;
-
-/** What this machine reports to its parent. */
-export type ConnectionReport =
-  /** Any frame other than session_token_reply, in arrival order (handshake frames included). */
-  | { type: 'connection.message'; message: DecodedResponse }
-  | {
-      type: 'connection.ready';
-      instanceToken: Uint8Array | null;
-      appId: Uint8Array | null;
-      resumed: boolean;
-      /** In-flight operations must be sent again: the daemon cannot have them. */
-      replay: boolean;
-      first: boolean;
-    }
-  | { type: 'connection.lost'; graceful: boolean; error: Error | undefined; requested: boolean }
-  | { type: 'connection.protocolError'; error: Error }
-  | { type: 'connection.failed'; error: Error };
-
-export interface ConnectionContext {
-  dial: DialTarget;
-  replyTarget: string | undefined;
-  clientToken: Uint8Array;
-  reconnect: ReconnectPolicy;
-  handshakeTimeoutMs: number;
-  closeTimeoutMs: number;
-  /** Redials since the connection was last ready. */
-  attempt: number;
-  everReady: boolean;
-  /** The instance token of the daemon on the current socket (hex), once its status arrived. */
-  instanceToken: string | null;
-  instanceTokenBytes: Uint8Array | null;
-  /** The instance token of the last session that became ready (hex). */
-  sessionInstanceToken: string | null;
-  /** A shutdown_event arrived on this socket. */
-  graceful: boolean;
-  /** A protocol error dropped frames (perhaps replies) since the last ready. */
-  framesLost: boolean;
-  lastError: Error | undefined;
-}
+export type * from './connectionEvents.js';
+export * from './redial.js';
 
 // ---- pure helpers -----------------------------------------------------------------------------
 
@@ -163,28 +50,12 @@ function messageKey(event: ConnectionEvent): string | undefined {
   return event.type === 'transport.message' ? event.message.key : undefined;
 }
 
-/** Whether a session that just became ready needs the in-flight operations sent again. */
-export function needsReplay(
-  context: Pick<ConnectionContext, 'everReady' | 'sessionInstanceToken' | 'instanceToken' | 'framesLost'>,
-  resumed: boolean,
-): boolean {
-  if (!context.everReady) return false;
-  return context.sessionInstanceToken !== context.instanceToken || !resumed || context.framesLost;
-}
-
 const lostError = (context: ConnectionContext, event: ConnectionEvent): Error | undefined => {
   if (context.graceful) return undefined;
   if (context.lastError) return context.lastError;
   if (event.type === 'transport.closed' && event.error) return event.error;
-  if ((event as { type: string }).type === 'xstate.error.actor.transport') {
-    return toError((event as { error?: unknown }).error);
-  }
   return new Error('the daemon closed the connection');
 };
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
 
 // ---- reports (all through the one `report` action) ----------------------------------------------
 
@@ -237,10 +108,6 @@ export const connectionMachine = setup({
       type: 'transport.send',
       message: { key: 'session_token', body: { client_instance_token: context.clientToken } },
     })),
-    sendRaw: sendTo('transport', ({ event }) => ({
-      type: 'transport.sendRaw',
-      bytes: (event as Extract<ConnectionEvent, { type: 'connection.send' }>).bytes,
-    })),
     sendThinClose: sendTo('transport', { type: 'transport.send', message: { key: 'thin_close', body: {} } }),
     endTransport: sendTo('transport', { type: 'transport.end' }),
     recordStatus: assign(({ event }) => {
@@ -254,9 +121,7 @@ export const connectionMachine = setup({
       lastError: (event as Extract<ConnectionEvent, { type: 'transport.protocolError' }>).error,
     })),
     recordClosed: assign(({ context, event }) => ({
-      lastError:
-        context.lastError ??
-        (event.type === 'transport.closed' ? event.error : toError((event as { error?: unknown }).error)),
+      lastError: context.lastError ?? (event.type === 'transport.closed' ? event.error : undefined),
     })),
     resetSocketState: assign({
       graceful: false,
@@ -323,17 +188,15 @@ export const connectionMachine = setup({
           { guard: 'neverReady', target: 'failed', actions: 'recordClosed' },
           { target: 'backoff', actions: 'recordClosed' },
         ],
-        'xstate.error.actor.transport': [
-          { guard: 'neverReady', target: 'failed', actions: 'recordClosed' },
-          { target: 'backoff', actions: 'recordClosed' },
-        ],
-        'connection.disconnect': { target: 'disconnected' },
-        'connection.close': { target: '.closing' },
       },
       initial: 'connecting',
       states: {
         connecting: {
           initial: 'dialing',
+          on: {
+            'connection.disconnect': '#connection.disconnected',
+            'connection.close': '#connection.online.closing',
+          },
           after: {
             handshakeTimeout: [
               {
@@ -425,12 +288,7 @@ export const connectionMachine = setup({
               { guard: 'isSessionReply' },
               { actions: forward },
             ],
-            'connection.send': { actions: 'sendRaw' },
             'transport.closed': { target: '#connection.backoff', actions: ['recordClosed', reportLost] },
-            'xstate.error.actor.transport': {
-              target: '#connection.backoff',
-              actions: ['recordClosed', reportLost],
-            },
             'connection.disconnect': {
               target: '#connection.disconnected',
               actions: {
@@ -438,6 +296,7 @@ export const connectionMachine = setup({
                 params: { type: 'connection.lost', graceful: true, error: undefined, requested: true },
               },
             },
+            'connection.close': 'closing',
           },
         },
         closing: {
@@ -445,10 +304,7 @@ export const connectionMachine = setup({
           after: { closeTimeout: '#connection.closed' },
           on: {
             'transport.closed': '#connection.closed',
-            'xstate.error.actor.transport': '#connection.closed',
             'transport.message': { actions: forward },
-            'connection.close': {},
-            'connection.disconnect': {},
           },
         },
       },

@@ -1,6 +1,6 @@
 /**
- * One copy-stream actor for the three uses of the courier copy command (spec/daemon-semantics.md
- * §2.7-2.8, §5.5; the guide's "send to one / multiple channels atomically", "multi-call buffer
+ * One copy-stream actor for the three uses of the courier copy command (katzenpost client/pigeonhole.go,
+ * courier/server/plugin.go; the guide's "send to one / multiple channels atomically", "multi-call buffer
  * passing" and "tombstone a range via copy stream"):
  *
  *   savingJob → creatingTempChannel → persisting → route ─┬─ building ─────────────▶ persisting ─┐
@@ -16,110 +16,49 @@
  * written to the temp channel in order, and the copy command names the temp write cap. After every
  * batch and every temp write the progress is checkpointed, so that another process can pick the stream
  * up where it stopped: the checkpoint holds the emitted-but-unwritten elements, the Buffer and the
- * destinations' next indices, which the stateless daemon cannot give back (§2.8 "Why persisting Buffer
- * enables crash recovery"). Re-sending a temp write after a crash is safe: BACAP is deterministic, so
- * the same element at the same index is a byte-identical, idempotent write (§2.5.5).
+ * destinations' next indices, which the stateless daemon cannot give back (katzenpost
+ * pigeonhole/copy_stream.go). Re-sending a temp write after a crash is safe: BACAP is deterministic, so
+ * the same element at the same index is a byte-identical, idempotent write (katzenpost replica/state.go).
  *
  * Pure: the I/O (daemon calls, checkpoint store) is named in `setup({ actors })` and provided by
  * actors/copyStream.ts. Expected outcomes (the courier's Failed, a cancel) are final states with output.
  */
 import { assign, emit, fromPromise, setup } from 'xstate';
+import {
+  type BatchSpec,
+  type CopyJob,
+  type CopyPhase,
+  type CopyProgress,
+  initialProgress,
+  planBatches,
+} from './copyJob.js';
+import {
+  type BuildBatchInput,
+  type BuildBatchOutput,
+  type CancelInput,
+  type CopyCommandOutput,
+  type EncryptTempBoxInput,
+  missing,
+  type PendingTempWrite,
+  type TempChannel,
+} from './copyStreamIo.js';
 
-export interface CopyDestination {
-  payload: Uint8Array;
-  writeCap: Uint8Array;
-  startIndex: Uint8Array;
-}
-
-/** What to copy. Written once, at the start; the checkpoint refers to it. */
-export type CopyJob =
-  | {
-      kind: 'payload';
-      destinations: CopyDestination[];
-      /** Destination bytes per box: MaxPlaintextPayloadLength − 4 (§2.8). */
-      chunkLength: number;
-      /** Destination boxes per create-courier-envelopes call. */
-      batchBoxes: number;
-    }
-  | {
-      kind: 'tombstone';
-      writeCap: Uint8Array;
-      startIndex: Uint8Array;
-      count: number;
-      batchBoxes: number;
-    };
-
-/** One create-courier-envelopes call. Payload parts start at box boundaries of their destination. */
-export type BatchSpec =
-  | { kind: 'payload'; parts: { dest: number; offset: number; length: number }[] }
-  | { kind: 'tombstone'; count: number };
-
-export type CopyPhase = 'filling' | 'copying';
-
-/** The checkpoint: everything needed, with the job, to continue the stream in another process. */
-export interface CopyProgress {
-  phase: CopyPhase;
-  /** The temp channel's write cap (a secret); null until the temp channel exists. */
-  tempWriteCap: Uint8Array | null;
-  /** The next temp box to write. */
-  tempIndex: Uint8Array | null;
-  /** The encoder's residual bytes between calls (empty before the first and after the last). */
-  buffer: Uint8Array;
-  /** Each destination's next box index (one entry for a tombstone range). */
-  nextDestIndices: Uint8Array[];
-  /** Create-courier-envelopes calls completed. */
-  batchCursor: number;
-  /** The copy-stream elements the last call emitted (each is one temp box's plaintext). */
-  elements: Uint8Array[];
-  /** elements[0, envelopeCursor) are written to the temp channel. */
-  envelopeCursor: number;
-  /** Temp boxes written so far, over all batches. */
-  tempBoxesWritten: number;
-}
+export * from './copyJob.js';
+export type {
+  BuildBatchInput,
+  BuildBatchOutput,
+  CancelInput,
+  CopyCommandOutput,
+  EncryptTempBoxInput,
+  PendingTempWrite,
+  TempChannel,
+} from './copyStreamIo.js';
 
 export interface CopyStreamInput {
   id: string;
   job: CopyJob;
   /** Present when resuming: the last checkpoint. Absent for a new stream (the job is saved first). */
   progress?: CopyProgress;
-}
-
-/** Inputs and outputs of the named I/O actors (bodies in actors/copyStream.ts). */
-export interface BuildBatchInput {
-  job: CopyJob;
-  spec: BatchSpec;
-  isStart: boolean;
-  isLast: boolean;
-  buffer: Uint8Array;
-  nextDestIndices: Uint8Array[];
-}
-export interface BuildBatchOutput {
-  elements: Uint8Array[];
-  buffer: Uint8Array;
-  nextDestIndices: Uint8Array[];
-}
-export interface TempChannel {
-  tempWriteCap: Uint8Array;
-  tempIndex: Uint8Array;
-}
-export interface EncryptTempBoxInput {
-  element: Uint8Array;
-  tempWriteCap: Uint8Array;
-  tempIndex: Uint8Array;
-}
-export interface PendingTempWrite {
-  messageCiphertext: Uint8Array;
-  envelopeDescriptor: Uint8Array;
-  envelopeHash: Uint8Array;
-  nextMessageBoxIndex: Uint8Array;
-}
-export type CopyCommandOutput =
-  | { status: 'succeeded' }
-  | { status: 'failed'; replicaErrorCode: number; failedEnvelopeIndex: bigint };
-export interface CancelInput {
-  tempWriteCap: Uint8Array | null;
-  copying: boolean;
-  pendingEnvelopeHash: Uint8Array | null;
 }
 
 export interface CopyStreamContext {
@@ -151,52 +90,6 @@ export type CopyStreamOutput =
   | { status: 'failed'; id: string; replicaErrorCode: number; failedEnvelopeIndex: bigint }
   | { status: 'cancelled'; id: string; reason: unknown }
   | { status: 'errored'; id: string; error: unknown };
-
-/** The create-courier-envelopes calls for a job, a pure function of the job (so resume recomputes it). */
-export function planBatches(job: CopyJob): BatchSpec[] {
-  const per = Math.max(1, Math.floor(job.batchBoxes));
-  const plan: BatchSpec[] = [];
-  if (job.kind === 'tombstone') {
-    for (let done = 0; done < job.count; done += per)
-      plan.push({ kind: 'tombstone', count: Math.min(per, job.count - done) });
-    return plan;
-  }
-  let parts: { dest: number; offset: number; length: number }[] = [];
-  let room = per;
-  job.destinations.forEach((d, dest) => {
-    let offset = 0;
-    while (offset < d.payload.length) {
-      const boxes = Math.ceil((d.payload.length - offset) / job.chunkLength);
-      const take = Math.min(boxes, room);
-      const length = Math.min(take * job.chunkLength, d.payload.length - offset);
-      parts.push({ dest, offset, length });
-      offset += length;
-      room -= take;
-      if (room === 0) {
-        plan.push({ kind: 'payload', parts });
-        parts = [];
-        room = per;
-      }
-    }
-  });
-  if (parts.length > 0) plan.push({ kind: 'payload', parts });
-  return plan;
-}
-
-/** The progress of a stream that has not started. */
-export function initialProgress(job: CopyJob): CopyProgress {
-  return {
-    phase: 'filling',
-    tempWriteCap: null,
-    tempIndex: null,
-    buffer: new Uint8Array(0),
-    nextDestIndices: job.kind === 'payload' ? job.destinations.map((d) => d.startIndex) : [job.startIndex],
-    batchCursor: 0,
-    elements: [],
-    envelopeCursor: 0,
-    tempBoxesWritten: 0,
-  };
-}
 
 const toErrored = { target: '#copyStream.errored', actions: 'recordError' } as const;
 
@@ -428,8 +321,8 @@ export const copyStreamMachine = setup({
           copying: context.progress.phase === 'copying',
           pendingEnvelopeHash: context.pending?.envelopeHash ?? null,
         }),
+        // No onError: the body settles every cancel with Promise.allSettled, so it never rejects.
         onDone: { target: 'finishing', actions: assign({ outcome: 'cancelled' as const }) },
-        onError: { target: 'finishing', actions: assign({ outcome: 'cancelled' as const }) },
       },
     },
     /** A finished or cancelled stream leaves no secrets behind in the store. */
@@ -477,9 +370,3 @@ export const copyStreamMachine = setup({
   },
   output: ({ event }) => event.output as CopyStreamOutput,
 });
-
-function missing(name: string) {
-  return async (): Promise<never> => {
-    throw new Error(`copyStreamMachine: provide a ${name} actor`);
-  };
-}

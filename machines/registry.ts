@@ -83,6 +83,8 @@ export type WaitingReadsOption =
       whileAppBusy?: number;
       /** Re-polls at once of a read just found waiting, before it joins the others. @default 0 */
       youngPolls?: number;
+      /** Fraction of each backoff added or removed at random, so readers do not poll in step; 0 for none. @default 0.5 */
+      jitter?: number;
     };
 
 /** Sent by the facade. */

@@ -1,5 +1,5 @@
 /**
- * The windowed transfer machine behind writeStream / readStream (spec/daemon-semantics.md §7.4).
+ * The windowed transfer machine behind writeStream / readStream.
  *
  * It is an admission controller and nothing more. Each box k of the transfer is one independent
  * single-box operation (one EncryptWrite/EncryptRead plus one StartResendingEncryptedMessage, i.e. one

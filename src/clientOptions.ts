@@ -132,4 +132,6 @@ function validateWaitingReads(option: WaitingReadsOption | undefined): void {
       );
     }
   }
+  if (option.jitter !== undefined && option.jitter > 1)
+    throw new InvalidArgumentError('waitingReads.jitter', 'expected a fraction in [0, 1]');
 }

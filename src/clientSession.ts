@@ -316,10 +316,6 @@ export abstract class ClientSession implements AsyncDisposable {
               : new ProtocolError(emitted.error.message, { cause: emitted.error }),
         });
         break;
-      case 'actorError':
-        // A bug inside an actor; it has been contained.
-        this.logger.error({ actor: emitted.actorId, err: String(emitted.error) }, 'actor failed');
-        break;
       case 'mixnet':
         break;
       case 'closed':
@@ -351,7 +347,7 @@ export abstract class ClientSession implements AsyncDisposable {
   }
 
   private onFatal(error: unknown): void {
-    // The root actor itself failed (a bug): fail everything, never the process.
+    // The root actor or one of its children failed (a bug): fail everything, never the process.
     this.logger.error({ err: String(error) }, 'the client actor failed');
     this.firstReady?.reject(new ConnectionLostError('the thin client failed', { cause: error }));
     this.firstReady = undefined;

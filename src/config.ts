@@ -1,5 +1,6 @@
 /**
- * thinclient.toml, exactly as the Go, Python and Rust clients accept it (spec/wire-protocol.md §1.1):
+ * thinclient.toml, exactly as the Go, Python and Rust clients accept it (katzenpost
+ * client/thin/transport/transport.go; thin_client katzenpost_thinclient/core.py, src/lib.rs):
  * a `[Dial]` table holding exactly one of `[Dial.Tcp]` (Address, optional Network),
  * `[Dial.Unix]` (Address; a leading "@" names a Linux abstract socket) or `[Dial.Ws]` (Address, a
  * ws:// or wss:// URL of kpclientd's WebSocket listener). Any other key is an error.

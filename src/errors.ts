@@ -171,7 +171,7 @@ export class PkiVerificationError extends ThinClientError {
   }
 }
 
-/** A replica error without a class of its own (replica namespace, spec/wire-protocol.md §6.2). */
+/** A replica error without a class of its own (replica namespace, katzenpost pigeonhole/errors.go). */
 export class ReplicaError extends ThinClientError {
   constructor(replicaCode: number, message: string, options: ThinClientErrorOptions = {}) {
     super('ERR_REPLICA', message, { daemonCode: replicaCode, replicaCode, ...options });
@@ -185,7 +185,7 @@ export class CourierError extends ThinClientError {
   }
 }
 
-/** Any other non-zero daemon error code (thin-client namespace, spec/wire-protocol.md §6.1). */
+/** Any other non-zero daemon error code (thin-client namespace, katzenpost client/thin/thin_messages.go). */
 export class DaemonError extends ThinClientError {
   constructor(daemonCode: number, message: string, options: ThinClientErrorOptions = {}) {
     super('ERR_DAEMON', message, { daemonCode, ...options });

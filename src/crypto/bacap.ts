@@ -1,10 +1,12 @@
 /**
  * BACAP (Blinding-And-Capability scheme), the box crypto under Pigeonhole, byte-exact with the hpqc version
- * Katzenpost pins (spec/crypto.md §0, §2). Every function takes and returns the wire blobs themselves
+ * Katzenpost pins (hpqc v0.0.85-0.20260715190213-e598e7ee2843 in katzenpost go.mod: `bacap/bacap.go`,
+ * `bacap/bacap_impl.go`; 12-byte GCM-SIV nonce, start mask 0x3f on bytes 7 and 15, MutateKDFState).
+ * Every function takes and returns the wire blobs themselves
  * (WriteCap 168 bytes, ReadCap 136, MessageBoxIndex 104), checks their exact lengths, and returns fresh,
  * plain `Uint8Array`s (never views of the caller's buffers, never Node `Buffer`s).
  *
- * Layouts (spec/crypto.md §2.2-2.3):
+ * Layouts (hpqc bacap/bacap.go, MessageBoxIndex, WriteCap and ReadCap MarshalBinary):
  *   MessageBoxIndex = u64le counter ‖ K (blinding factor, 32) ‖ E (encryption key, 32) ‖ H (HKDF state, 32)
  *   WriteCap        = Ed25519 seed (32) ‖ root public key (32) ‖ MessageBoxIndex
  *   ReadCap         = root public key (32) ‖ MessageBoxIndex
@@ -23,7 +25,7 @@ export const READ_CAP_SIZE = 136;
 export const BOX_ID_SIZE = 32;
 export const SIGNATURE_SIZE = 64;
 export const SEED_SIZE = 32;
-/** Bytes of deterministic randomness `writeCapFromEntropy` consumes (spec/crypto.md §2.4). */
+/** Bytes of deterministic randomness `writeCapFromEntropy` consumes (hpqc bacap `NewWriteCap`). */
 export const WRITE_CAP_ENTROPY_SIZE = 80;
 /** Ciphertext overhead of one box: the AES-GCM-SIV tag. */
 export const BOX_CIPHERTEXT_OVERHEAD = 16;
@@ -133,7 +135,7 @@ function checkCounter(counter: bigint, field: string): void {
 // ---------------------------------------------------------------------------------------------------------
 // MessageBoxIndex
 
-/** Splits a 104-byte MessageBoxIndex (spec/crypto.md §2.2); the parts are copies. */
+/** Splits a 104-byte MessageBoxIndex (layout above); the parts are copies. */
 export function parseMessageBoxIndex(index: Uint8Array, field = 'messageBoxIndex'): MessageBoxIndexParts {
   need(index, MESSAGE_BOX_INDEX_SIZE, field);
   return {
@@ -160,7 +162,7 @@ export function indexCounter(index: Uint8Array): bigint {
 }
 
 /**
- * `AdvanceIndexTo` (spec/crypto.md §2.5): ratchets forward to `counter`, one HKDF-BLAKE2b-512 call per step,
+ * hpqc bacap `AdvanceIndexTo`: ratchets forward to `counter`, one HKDF-BLAKE2b-512 call per step,
  * so the cost is linear in the distance. Advancing to the current counter returns an equal copy.
  * Throws BacapError `cannot_rewind` when `counter` is below the index's counter.
  */
@@ -193,8 +195,8 @@ export function nextIndex(index: Uint8Array): Uint8Array {
 }
 
 /**
- * `MutateKDFState(salt)` (spec/crypto.md §2.6, Contact Vouchers): re-derives K, E and H from H and `salt`,
- * keeping the counter.
+ * hpqc bacap `MutateKDFState(salt)` (used by Contact Vouchers, hpqc `voucher/`): re-derives K, E and H
+ * from H and `salt` (info `bacap-mutate-kdf-state-v1`), keeping the counter.
  */
 export function mutateKdfState(index: Uint8Array, salt: Uint8Array): Uint8Array {
   need(index, MESSAGE_BOX_INDEX_SIZE, 'messageBoxIndex');
@@ -207,7 +209,7 @@ export function mutateKdfState(index: Uint8Array, salt: Uint8Array): Uint8Array 
 // Caps
 
 function rootScalar(edSeed: Uint8Array): bigint {
-  // Go's PrivateKey.Blind starts from the RFC 8032 clamped scalar (spec/crypto.md §2.8).
+  // Go's PrivateKey.Blind starts from the RFC 8032 clamped scalar (hpqc sign/ed25519/blinded25519.go).
   return clampedScalar(sha512(edSeed).subarray(0, 32));
 }
 
@@ -257,9 +259,9 @@ export function parseReadCap(readCap: Uint8Array): ReadCapParts {
 }
 
 /**
- * hpqc `NewWriteCap(rng)` over an 80-byte stream (spec/crypto.md §2.4): Ed25519 seed (32) ‖ HKDF state (32) ‖
- * 16 Irwin-Hall bytes. The start counter is the sum of two u64le halves whose top bits (bytes 7 and 15,
- * mask 0x3f) are cleared, and the cap's index is one ratchet step past it.
+ * hpqc `NewWriteCap(rng)` (bacap/bacap_impl.go) over an 80-byte stream: Ed25519 seed (32) ‖ HKDF state (32) ‖
+ * 16 Irwin-Hall bytes. The start counter is the sum of two u64le halves whose top bits (bytes 7 and 15, mask
+ * 0x3f) are cleared, and the cap's index is one ratchet step past it.
  */
 export function writeCapFromEntropy(entropy: Uint8Array): Uint8Array {
   need(entropy, WRITE_CAP_ENTROPY_SIZE, 'entropy');
@@ -274,8 +276,9 @@ export function writeCapFromEntropy(entropy: Uint8Array): Uint8Array {
 }
 
 /**
- * The daemon's `NewKeypair(seed)` (spec/crypto.md §2.4, daemon-semantics.md §2.1): the ChaCha20 keystream
- * keyed by the 32-byte seed (zero nonce, counter 0) feeds `writeCapFromEntropy`. Same seed, same cap.
+ * The daemon's `NewKeypair(seed)` (katzenpost client/pigeonhole.go; hpqc rand.NewDeterministicRandReader):
+ * the ChaCha20 keystream keyed by the 32-byte seed (zero nonce, counter 0) feeds `writeCapFromEntropy`.
+ * Same seed, same cap.
  */
 export function newWriteCapFromSeed(seed: Uint8Array): Uint8Array {
   need(seed, SEED_SIZE, 'seed');
@@ -317,7 +320,7 @@ export function rootPublicKeyOf(cap: Uint8Array): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Blinding, box IDs, signatures (spec/crypto.md §2.7-2.10)
+// Blinding, box IDs, signatures (hpqc bacap/bacap_impl.go, sign/ed25519/blinded25519.go)
 
 /** Per-context key: HKDF-BLAKE2b-512 with the 32-byte key as secret and the context as salt. */
 function contextKey(key: Uint8Array, context: Uint8Array): Uint8Array {
@@ -333,7 +336,10 @@ function blindPublicKey(pub: Uint8Array, factor: Uint8Array, field: string): Uin
   return decodePoint(pub, field).multiply(factorScalar(factor)).toBytes();
 }
 
-/** hpqc BlindedPrivateKey.Sign (spec/crypto.md §2.8); not RFC 8032 key expansion. Verifies under `pub`. */
+/**
+ * hpqc BlindedPrivateKey.Sign (sign/ed25519/blinded25519.go), not RFC 8032 key expansion; verifies
+ * under `pub`.
+ */
 function blindedSign(s: bigint, pub: Uint8Array, msg: Uint8Array): Uint8Array {
   const d = sha512(numberToBytesLE(s, 32));
   // The nonce input really is d[32:64] ‖ msg ‖ d[33:64].
@@ -398,7 +404,7 @@ export function signBox(
   return { boxId, signature: blindedSign(s, boxId, payload) };
 }
 
-/** A tombstone: the box ID and a signature over the empty payload (spec/crypto.md §2.10). */
+/** A tombstone: the box ID and a signature over the empty payload (hpqc bacap `SignBox`). */
 export function signTombstone(
   writeCap: Uint8Array,
   index: Uint8Array,

@@ -1,5 +1,6 @@
 /**
- * Signature schemes by their hpqc names, with hpqc's exact wire layouts (spec/crypto.md §1, §4).
+ * Signature schemes by their hpqc names, with hpqc's exact wire layouts (hpqc `sign/ed25519/eddsa.go`,
+ * `sign/hybrid/hybrid.go` and `sign/hybrid/falcon.go`).
  *
  * - `Ed25519`: public key 32 bytes, secret key 64 bytes (Go layout: seed ‖ public key), signature 64 bytes,
  *   pure RFC 8032.

@@ -1,7 +1,7 @@
 /**
  * The Sphinx and Pigeonhole geometries the devnet daemon announces, and every size derived from them
- * (spec/daemon-semantics.md §3, spec/wire-protocol.md §5.1). The Pigeonhole geometry is derived from the
- * Sphinx one, as kpclientd does; the handshake maps carry exactly the Go field names, no more, no fewer.
+ * (katzenpost core/sphinx/geo, pigeonhole/geo/geometry_impl.go). The Pigeonhole geometry is derived from
+ * the Sphinx one, as kpclientd does; the handshake maps carry exactly the Go field names, no more, no fewer.
  */
 
 /** Sizes of the MKEM construction the real replicas use (CTIDH1024-X25519); our stand-in keeps them. */
@@ -46,7 +46,7 @@ export interface PigeonholeGeometry {
 
 /**
  * The docker testnet's Sphinx geometry: x25519, 3 mix layers, 5 hops, with SURB, UserForwardPayloadLength
- * 2000 (daemon-semantics §3.2).
+ * 2000 (katzenpost core/genconfig/genconfig.go, docker/Makefile).
  */
 export function dockerSphinxGeometry(): SphinxGeometry {
   const nrHops = 5;
@@ -121,7 +121,8 @@ export function deriveSizes(sphinx: SphinxGeometry = dockerSphinxGeometry()): Si
   const replyRead = 1 + 1 + 32 + 64 + 4 + boxCiphertext;
   const replyPadded = replyRead + 4;
   const envelopeReply = replyPadded + MKEM_AEAD_OVERHEAD;
-  // The figure the Go geometry reports (daemon-semantics §3.1 quirk 8): 2 + (1 + 8 + 4) + AEAD reply.
+  // The figure the Go geometry reports (pigeonhole/geo/geometry_impl.go; 25 bytes short of the real
+  // courier_query_reply): 2 + (1 + 8 + 4) + AEAD reply.
   const reportedReply = 2 + (1 + 8 + 4) + envelopeReply;
   return {
     sphinx,

@@ -23,7 +23,8 @@ import { deriveSizes, type PigeonholeGeometry, type SphinxGeometry } from './geo
 import { lifecycle } from './lifecycle.js';
 import { listenOn, parseListen } from './listen.js';
 import type { NetworkStats } from './network/context.js';
-import { currentWallEpoch, Network } from './network/network.js';
+import { currentWallEpoch } from './network/epochs.js';
+import { Network } from './network/network.js';
 import { authorityTrustRoot } from './pki/index.js';
 import { Drbg, seedBytes } from './rng.js';
 import { DevnetState } from './state/stateDir.js';
@@ -39,26 +40,28 @@ export { DevnetStateError } from './state/stateDir.js';
 export { type DevnetProfile, PROFILES, type TimingProfile } from './timing.js';
 
 /**
- * Behaviours of the real daemon and network that look unintended (spec/daemon-semantics.md §10). Each
- * defaults to what the devnet does out of the box; see README.md for why.
+ * Behaviours of the real daemon and network that look unintended. Each defaults to what the devnet does
+ * out of the box; see README.md for why.
  */
 export interface DevnetQuirks {
   /**
-   * Quirk 6 (§9.3): a courier reply that reaches the daemon while the app's socket is down is dropped and
-   * its ARQ keeps no timer, so the blocked start_resending_* never completes on that session. Default
-   * `true` (as kpclientd main does). `false`: the daemon retransmits after the app is back instead.
+   * A courier reply that reaches the daemon while the app's socket is down is dropped and its ARQ keeps
+   * no timer (katzenpost client/pigeonhole.go, handlePigeonholeARQReply), so the blocked
+   * start_resending_* never completes on that session. Default `true` (as kpclientd main does).
+   * `false`: the daemon retransmits after the app is back instead.
    */
   dropRepliesWhileDisconnected?: boolean;
   /**
-   * Courier re-dispatches per envelope triggered by client polls (§5.3). kpclientd main caps them at 5;
-   * v0.0.90 (the Python/Rust pin) had no cap. Default `Infinity`, so that a read issued before the write
-   * lands keeps polling until the box appears.
+   * Courier re-dispatches per envelope triggered by client polls (katzenpost courier/server/plugin.go).
+   * kpclientd main caps them at 5; v0.0.90 (the Python/Rust pin) had no cap. Default `Infinity`, so that
+   * a read issued before the write lands keeps polling until the box appears.
    */
   courierRedispatchLimit?: number;
   /**
-   * Quirk 3 (§5.2): the courier serves slot 0 even when it holds an error (e.g. BoxIDNotFound from a
-   * lagging shard) while slot 1 holds a success, so a read can loop for the dedup lifetime. Default
-   * `false`: when the asked slot holds BoxIDNotFound and the other a success, the devnet serves the success.
+   * The courier (katzenpost courier/server/plugin.go, handleOldMessage) serves slot 0 even when it holds
+   * an error (e.g. BoxIDNotFound from a lagging shard) while slot 1 holds a success, so a read can loop
+   * for the dedup lifetime. Default `false`: when the asked slot holds BoxIDNotFound and the other a
+   * success, the devnet serves the success.
    */
   staleNegative?: boolean;
   /**

@@ -1,7 +1,7 @@
 /**
- * The devnet's time model: every delay it uses, per profile. `docker` follows the docker testnet
- * (spec/daemon-semantics.md §6, §11); `instant` has no mixing or send-slot delays at all, only the few
- * floors needed so that retries do not spin. Every number is divided by `timeWarp`.
+ * The devnet's time model: every delay it uses, per profile. `docker` follows the docker testnet (katzenpost
+ * docker/Makefile and genconfig rates, core/epochtime); `instant` has no mixing or send-slot delays at all,
+ * only the few floors needed so that retries do not spin. Every number is divided by `timeWarp`.
  */
 
 export type DevnetProfile = 'instant' | 'docker';

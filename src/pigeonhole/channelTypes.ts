@@ -3,7 +3,7 @@ import { MESSAGE_BOX_INDEX_SIZE, READ_CAP_SIZE } from '../crypto/bacap.js';
 import { InvalidArgumentError, ThinClientError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------------------
-// What the channels need from a ThinClient (src/client.ts), by the names of API.md.
+// What the channels need from a ThinClient (src/client.ts), by the names of its public API.
 
 /** What `encryptWrite`/`encryptRead` return, as a channel uses it (ThinClient's EncryptResult). */
 export interface EncryptedEnvelope {

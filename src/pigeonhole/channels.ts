@@ -22,9 +22,10 @@
  * A crash anywhere leaves either no row (nothing was written: send() never resolved and the message was
  * never accepted) or a pending row. Opening the channel again (and every send()/flush()) first re-delivers
  * pending rows, with the same payload, the same box size, at the same indices. BACAP encryption is
- * deterministic for a given (cap, index, plaintext) (spec/daemon-semantics.md §2.2), so a box that was
- * written before the crash is re-written byte-identically, and a replica answers an identical re-write
- * with Success (§2.5.5). So a crash after the write's acknowledgement and before the index update costs
+ * deterministic for a given (cap, index, plaintext) (the GCM-SIV nonce is the box ID and Ed25519
+ * signatures are deterministic), so a box that was written before the crash is re-written
+ * byte-identically, and a replica answers an identical re-write with Success (katzenpost
+ * replica/state.go). So a crash after the write's acknowledgement and before the index update costs
  * one idempotent re-send, and is invisible to the reader.
  *
  * No box can receive two different messages from us: an index is handed to a new message only past the
@@ -36,8 +37,9 @@
  * ReturnBoxExists variant (`noIdempotentBoxAlreadyExists: true`) by default: the write waits for the
  * replica's answer instead of the courier's ACK (one extra round trip), an identical re-write still
  * succeeds, and a different occupant surfaces as BoxAlreadyExistsError instead of the default variant's
- * silent "success" (§2.5.5: with the default variant replica errors are invisible, so the message would be
- * lost without anyone knowing). The message then stays pending; nothing is marked sent. Pass
+ * silent "success" (the default variant succeeds on the courier's ACK, so replica errors are invisible
+ * and the message would be lost without anyone knowing). The message then stays pending; nothing is
+ * marked sent. Pass
  * `confirmWrites: false` to trade that check for one round trip less per box.
  *
  * A lease (`owner` column: pid, host, random token) keeps two live processes from driving one channel at
@@ -48,7 +50,8 @@
  * before that re-reads the same boxes, which is harmless. Waiting for a box that has not been written
  * yet is the guide's bounded poll: the no-retry read (`noRetryOnBoxIdNotFound: true`), and on
  * BoxIDNotFound (`isExpectedOutcome`) a delay and a fresh read envelope (a fresh envelope, rather than
- * the same one again, so the courier's cached "not found" is not served back to us, §5.2). A tombstoned
+ * the same one again, so the courier's cached "not found" is not served back to us: katzenpost
+ * courier/server/plugin.go, handleOldMessage). A tombstoned
  * box ends the read with TombstoneError; the index does not move past it.
  */
 export * from './channelTypes.js';

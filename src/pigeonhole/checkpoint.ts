@@ -8,7 +8,8 @@
  *   range) and how it is cut into calls. Written once, before anything is sent.
  * - `copy.<id>.checkpoint`: the progress, rewritten after every create-courier-envelopes call and every
  *   temp write: `{schemaVersion, phase, tempWriteCap, tempIndex, buffer, nextDestIndices, batchCursor,
- *   elements, envelopeCursor, tempBoxesWritten}` (spec/ecosystem-and-xstate.md §1.8).
+ *   elements, envelopeCursor, tempBoxesWritten}`: what the stateless daemon cannot give back, as
+ *   thin_client's `src/persistent/channel.rs` CopyStreamBuilder keeps it.
  * Splitting them keeps the frequent write small: a 10 MiB payload is not rewritten per temp box.
  *
  * Both records hold secrets (write caps, and the payload until the copy is done). The file store

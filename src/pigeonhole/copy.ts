@@ -211,7 +211,8 @@ export async function tombstoneRangeViaCopy(
 ): Promise<CopyResult> {
   bytesArg(destWriteCap, 'destWriteCap', SIZES.writeCap);
   bytesArg(destStartIndex, 'destStartIndex', SIZES.messageBoxIndex);
-  // MaxCount 0 makes the daemon ignore IsLast (spec §2.8), so the stream would never be final.
+  // MaxCount 0 makes the daemon ignore IsLast (katzenpost client/pigeonhole.go, FromTombstoneRange), so
+  // the stream would never be final.
   if (!Number.isSafeInteger(maxCount) || maxCount < 1 || maxCount > 0xffff_ffff) {
     throw new InvalidArgumentError('maxCount', 'must be an integer in [1, 2^32)');
   }

@@ -1,5 +1,5 @@
 /**
- * Katzenpost certificates (`core/cert/cert.go`; spec/crypto.md §5).
+ * Katzenpost certificates (katzenpost `core/cert/cert.go`).
  *
  * A certificate is a CBOR map `{Version, Expiration, KeyType, Certified, Signatures}` where `Signatures` maps
  * BLAKE2b-256(signer public key) (a 32-byte byte string) to `{PublicKeySum256, Payload}`. Every signature

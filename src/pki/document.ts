@@ -1,6 +1,6 @@
 /**
- * The PKI document (`core/pki/document.go`, `descriptor.go`; spec/daemon-semantics.md §8,
- * spec/wire-protocol.md §5.2).
+ * The PKI document (katzenpost `core/pki/document.go`, `descriptor.go`; as the daemon pushes it,
+ * `client/pki.go`, signatures stripped).
  *
  * The document is a CBOR map keyed by Go field names. `Topology`, `GatewayNodes` and `ServiceNodes` hold
  * byte strings, each the canonical CBOR of one MixDescriptor (Go's `MarshalBinary`); `StorageReplicas` holds

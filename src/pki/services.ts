@@ -1,5 +1,6 @@
 /**
- * Service discovery in the PKI document (spec/wire-protocol.md §8; spec/daemon-semantics.md §8.2).
+ * Service discovery in the PKI document (katzenpost `client/common/common.go` FindServices; GetService
+ * in `client/thin/thin.go`).
  *
  * A service node advertises `Kaetzchen[capability] = {endpoint: <text>}`. Each advertising node yields a
  * ServiceDescriptor whose queue ID is the UTF-8 bytes of the endpoint; its destination for `send_message`

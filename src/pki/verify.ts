@@ -1,7 +1,7 @@
 /**
  * `verifyPkiDocument`: check the daemon's raw signed PKI document (the `payload` of
  * `get_pki_document_reply`) against authority keys the application trusts, and return the certified
- * document bytes (API.md, "Services and the PKI document"; spec/crypto.md §5).
+ * document bytes, as katzenpost `core/cert/cert.go` VerifyThreshold does.
  */
 import { findSignatureScheme, type SignatureScheme } from '../crypto/sign.js';
 import { InvalidArgumentError, PkiVerificationError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Every local request kind of the daemon protocol (spec: wire-protocol §3-4) with its argument
+ * Every local request kind of the daemon protocol (katzenpost client/thin/thin_messages.go) with its argument
  * checks and its reply decoding. A builder checks the caller's arguments (InvalidArgumentError or
  * PayloadTooLargeError before anything is sent) and returns the request to send.
  */

@@ -9,7 +9,7 @@
  *   `copyBuffers` does that copy while decoding, so the decoded tree need not be rebuilt.
  * - "__proto__" keys: cbor-x's decoder renames them ("__proto_"), so decoding never touches a prototype;
  *   the encoder's input may carry one as an own key (JSON.parse), which stripUndefined keeps.
- * (spec/ecosystem-and-xstate.md §5, spec/wire-protocol.md §1.3)
+ * (fxamacker/cbor v2.9.1 defaults, as katzenpost client/thin and client/incoming_conn.go use them)
  */
 import { Decoder, Encoder, type Options } from 'cbor-x';
 import { ProtocolError } from '../errors.js';

@@ -1,5 +1,6 @@
 /**
- * The daemon's error codes and how they become error classes (spec/wire-protocol.md §6).
+ * The daemon's error codes and how they become error classes (thin-client codes: katzenpost
+ * client/thin/thin_messages.go; replica codes: pigeonhole/errors.go).
  *
  * `start_resending_encrypted_message_reply.error_code` is a *mixed* field: replica codes 1–11
  * pass through, plus thin-client codes 3, 4, 12, 13, 22–25, 31, 32. Values collide (3, 4), and we

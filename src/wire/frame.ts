@@ -1,6 +1,7 @@
 /**
  * Framing: a 4-byte big-endian length, then exactly that many bytes holding one CBOR item.
- * The 40 MiB cap is checked on the prefix, before anything is allocated (spec/wire-protocol.md §1.2).
+ * The 40 MiB cap (katzenpost client/thin/thin.go MaxMessageSize) is checked on the prefix, before
+ * anything is allocated, as the Go client and the daemon do.
  */
 import { ProtocolError } from '../errors.js';
 

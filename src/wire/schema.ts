@@ -1,7 +1,7 @@
 /**
  * The thin-client wire messages as data: every request and response body with its fields in Go
  * struct declaration order (kp:client/thin/thin_messages.go, thin_events.go at v0.0.99; the wire is
- * identical to v0.0.90, spec/wire-protocol.md §10.1).
+ * identical to v0.0.90).
  *
  * One table serves three jobs: TypeScript types (derived below), checking and normalising decoded
  * bodies (bytes → Uint8Array, 64-bit → bigint, null → absent), and encoding — minimal one-key maps
@@ -39,7 +39,7 @@ const struct = <F extends readonly Field[]>(fields: F) => ({ kind: 'struct', fie
 const f = <N extends string, T extends FieldType>(name: N, type: T, omitempty = false) =>
   ({ name, type, omitempty }) as const;
 
-/** Sizes of the fixed opaque values (spec/wire-protocol.md §1.4). */
+/** Sizes of the fixed opaque values (katzenpost client/thin/thin.go; hpqc bacap/bacap.go). */
 export const SIZES = {
   queryId: 16,
   messageId: 16,
@@ -274,7 +274,7 @@ export type ResponseKey = keyof typeof RESPONSES;
 export const REQUEST_KEYS = Object.keys(REQUESTS) as RequestKey[];
 export const RESPONSE_KEYS = Object.keys(RESPONSES) as ResponseKey[];
 
-/** Requests the daemon answers inline, without mixnet traffic (spec/wire-protocol.md §2.4). */
+/** Requests the daemon answers inline, without mixnet traffic (katzenpost client/daemon.go). */
 export const LOCAL_REQUESTS: ReadonlySet<RequestKey> = new Set<RequestKey>([
   'new_keypair',
   'encrypt_read',

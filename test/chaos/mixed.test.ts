@@ -15,6 +15,8 @@ import { Workload } from './workload.js';
 const OPS = 1000;
 const RESTARTS = 20;
 const CONCURRENCY = 32;
+// A hang guard, not a figure: about 50 s on an idle 2-core machine, several times that under load.
+const CHAOS_TIMEOUT_MS = 300_000;
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
@@ -25,7 +27,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('the devnet daemon killed with SIGKILL and restarted during mixed operations', () => {
-  it(`completes ${OPS} mixed operations across ${RESTARTS} restarts exactly once, with every box exact`, async () => {
+  it(`completes ${OPS} mixed operations across ${RESTARTS} restarts exactly once, with every box exact`, {
+    timeout: CHAOS_TIMEOUT_MS,
+  }, async () => {
     const seed = chaosSeed('mixed');
     const rng = new Drbg(seedBytes(seed));
     const killRng = rng.fork('kills');

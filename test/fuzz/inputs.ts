@@ -1,6 +1,7 @@
 /**
  * fast-check arbitraries for what a hostile or buggy thin client can put on the daemon socket,
- * each labelled with what the real kpclientd does with it (spec/wire-protocol.md §1.2-1.3, §2.4):
+ * each labelled with what the real kpclientd does with it (katzenpost client/incoming_conn.go, daemon.go;
+ * fxamacker/cbor v2.9.1 default decoding):
  *
  * - `keep`: Go's fxamacker decoder accepts the frame, so the daemon must keep the connection
  *   (and, for a local request whose query_id we know, answer it in order).
@@ -54,7 +55,7 @@ export interface FuzzContext {
   userForwardPayloadLength: number;
 }
 
-/** Requests the daemon answers on its reader, in order (spec/wire-protocol.md §2.4). */
+/** Requests the daemon answers on its reader, in order (katzenpost client/daemon.go). */
 const LOCAL = new Set<RequestKey>([
   'new_keypair',
   'encrypt_read',

@@ -5,8 +5,8 @@
  * ARQ operation that the client system can actually produce. Each path runs against the real
  * system: a ThinClient (its supervising actor spawns the operation) and a scripted daemon over a
  * socket. Model events become real causes: a reply frame, a dropped socket, a redial to the same
- * daemon (resume) or to a restarted one (replay), a cancel with the socket up or down, the cancel's
- * reply, close(), and a redial budget running out. After each step the operation actor
+ * daemon (resync: a cancel, its answer, the same request again) or to a restarted one (replay), a
+ * cancel with the socket up or down, the cancel's reply, close(), and a redial budget running out. After each step the operation actor
  * `op:<query id>` must be in the model's state; at a final state the caller's promise must have
  * settled the way that state promises. A scripted daemon says exactly what a path names, so this is the
  * conformance test; the coverage line counts only devnet runs (machines.model.test.ts).
@@ -44,6 +44,7 @@ for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
       const expected = [
         'awaiting',
         'paused',
+        'resyncing',
         'cancelling',
         'done',
         'failed',
@@ -70,8 +71,9 @@ for (const kind of ['encryptedMessage', 'copyCommand'] as const) {
               'op.reply': ({ event }) =>
                 sut.reply((event as Extract<ArqEvent, { type: 'op.reply' }>).reply.error_code ?? 0),
               'op.pause': () => sut.pause(),
-              'op.resume': () => sut.redial(false),
-              'op.replay': () => sut.redial(true),
+              'op.replay': () => sut.replay(),
+              'op.resync.begin': () => sut.resync(),
+              'op.resync.answered': () => sut.answerResync(),
               'op.cancel': () => sut.cancel(),
               'op.cancelAck': () => sut.ackCancel(),
               'op.close': () => sut.close(),
@@ -93,6 +95,7 @@ class Sut {
   private lastValue: unknown;
   private request!: ReceivedRequest;
   private cancelRequest: ReceivedRequest | undefined;
+  private resyncCancel: ReceivedRequest | undefined;
   private outcome: { state: 'pending' | 'fulfilled' | 'rejected'; error?: unknown } = { state: 'pending' };
   private handshakes = 1;
 
@@ -208,17 +211,38 @@ class Sut {
     await this.tally.delivered('op.pause', () => this.daemon.current.drop());
   }
 
-  /** Redials: to the same daemon (the session resumes) or to a restarted one (the op replays). */
-  async redial(restarted: boolean): Promise<void> {
-    if (restarted) await this.daemon.restart();
-    await this.tally.delivered(restarted ? 'op.replay' : 'op.resume', () => this.clock.increment(1000));
+  /** Redials a restarted daemon: the operation is sent again, the same bytes. */
+  async replay(): Promise<void> {
+    await this.daemon.restart();
+    await this.tally.delivered('op.replay', () => this.clock.increment(1000));
     await this.daemon.handshake(++this.handshakes);
-    if (restarted) {
-      const again = await this.daemon.nextRequest(
-        (r) => r.key === this.request.key && r.conn === this.daemon.current,
-      );
-      expect(Buffer.from(again.bytes).equals(Buffer.from(this.request.bytes))).toBe(true);
-    }
+    await this.sentAgain();
+  }
+
+  /** Redials the same daemon: the session resumes and the operation sends a cancel to resync. */
+  async resync(): Promise<void> {
+    await this.tally.delivered('op.resync.begin', () => this.clock.increment(1000));
+    await this.daemon.handshake(++this.handshakes);
+    const conn = this.daemon.current;
+    this.resyncCancel = await this.daemon.nextRequest(
+      (r) => r.key.startsWith('cancel_resending') && r.conn === conn,
+    );
+  }
+
+  /** The daemon answers the resync's cancel: the operation sends its request again. */
+  async answerResync(): Promise<void> {
+    const request = this.resyncCancel!;
+    await this.tally.delivered('op.resync.answered', () =>
+      request.conn.reply(request, `${request.key}_reply` as never, { error_code: 0 } as never),
+    );
+    await this.sentAgain();
+  }
+
+  private async sentAgain(): Promise<void> {
+    const conn = this.daemon.current;
+    const again = await this.daemon.nextRequest((r) => r.key === this.request.key && r.conn === conn);
+    expect(Buffer.from(again.bytes).equals(Buffer.from(this.request.bytes))).toBe(true);
+    this.request = again;
   }
 
   async cancel(): Promise<void> {

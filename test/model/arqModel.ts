@@ -15,10 +15,10 @@ const EVENTS: ArqEvent[] = [
   reply(1),
   reply(3),
   { type: 'op.pause' },
-  { type: 'op.resume' },
   { type: 'op.replay' },
-  { type: 'op.cancel', sent: true },
-  { type: 'op.cancel', sent: false },
+  { type: 'op.resync.begin' },
+  { type: 'op.resync.answered' },
+  { type: 'op.cancel' },
   { type: 'op.cancelAck' },
   { type: 'op.close' },
   { type: 'op.abandon', error: new Error('gave up redialling') },
@@ -26,20 +26,23 @@ const EVENTS: ArqEvent[] = [
 
 export type ArqSnapshot = { value: unknown; context: { kind: ArqKind; result?: { outcome: string } } };
 
+const isReply = (e: ArqEvent, code?: number) =>
+  e.type === 'op.reply' && (code === undefined || (e.reply.error_code ?? 0) === code);
+
 /**
- * What the supervisor can send an operation in each state: replies, cancels with `sent: true` and
- * a pause while the socket is up; resume, replay, local cancels and abandonment only after a pause;
- * a cancel acknowledgement only after a cancel went out.
+ * What the supervisor can send an operation in each state: replies (code 24 only once a cancel went
+ * out), cancels and a pause while the socket is up; replay, resync, cancels and abandonment only
+ * after a pause; a cancel acknowledgement only after a cancel went out, the resync's answer only
+ * while resyncing.
  */
 function realizable(s: ArqSnapshot, e: ArqEvent): boolean {
   switch (s.value) {
     case 'awaiting':
-      return ['op.reply', 'op.pause', 'op.close'].includes(e.type) || (e.type === 'op.cancel' && e.sent);
+      return (isReply(e) && !isReply(e, 24)) || ['op.pause', 'op.cancel', 'op.close'].includes(e.type);
     case 'paused':
-      return (
-        ['op.resume', 'op.replay', 'op.close', 'op.abandon'].includes(e.type) ||
-        (e.type === 'op.cancel' && !e.sent)
-      );
+      return ['op.replay', 'op.resync.begin', 'op.cancel', 'op.close', 'op.abandon'].includes(e.type);
+    case 'resyncing':
+      return ['op.reply', 'op.resync.answered', 'op.pause', 'op.cancel', 'op.close'].includes(e.type);
     case 'cancelling':
       return ['op.reply', 'op.cancelAck', 'op.pause', 'op.close'].includes(e.type);
     default:
@@ -50,16 +53,14 @@ function realizable(s: ArqSnapshot, e: ArqEvent): boolean {
 export const eventName = (e: ArqEvent | { type: string }) =>
   e.type === 'op.reply'
     ? `reply(${(e as Extract<ArqEvent, { type: 'op.reply' }>).reply.error_code})`
-    : e.type === 'op.cancel'
-      ? `cancel(${(e as Extract<ArqEvent, { type: 'op.cancel' }>).sent ? 'sent' : 'local'})`
-      : e.type;
+    : e.type;
 
 const serialize = (s: ArqSnapshot) => JSON.stringify([s.value, s.context.result?.outcome ?? null]);
 
 /** Shortest paths to every state and every edge, and a few longer stories, without duplicates. */
 export function arqPaths(kind: ArqKind) {
   const input = { input: { queryId: '00', kind, request: new Uint8Array(1), cancelKey: '00' } };
-  const logic = arqMachine.provide({ actions: { transmit: () => {} } });
+  const logic = arqMachine.provide({ actions: { transmit: () => {}, requestResyncCancel: () => {} } });
   const model = createTestModel(logic, { events: EVENTS, filterEvents: realizable as never });
   // `transmissions` grows with every replay, so states are told apart by value and outcome only.
   const byState = model.getShortestPaths({
@@ -77,11 +78,28 @@ export function arqPaths(kind: ArqKind) {
   });
   // Longer stories the shortest paths cut short: life after a resume or a replay.
   const stories = [
-    [{ type: 'op.pause' }, { type: 'op.resume' }, reply(0)],
     [{ type: 'op.pause' }, { type: 'op.replay' }, reply(0)],
-    [{ type: 'op.pause' }, { type: 'op.replay' }, { type: 'op.cancel', sent: true }, reply(24)],
-    [{ type: 'op.pause' }, { type: 'op.resume' }, { type: 'op.pause' }, { type: 'op.replay' }, reply(1)],
-    [{ type: 'op.cancel', sent: true }, { type: 'op.pause' }],
+    [{ type: 'op.pause' }, { type: 'op.replay' }, { type: 'op.cancel' }, reply(24)],
+    [{ type: 'op.pause' }, { type: 'op.resync.begin' }, reply(24), { type: 'op.resync.answered' }, reply(0)],
+    [{ type: 'op.pause' }, { type: 'op.resync.begin' }, reply(24), { type: 'op.resync.answered' }, reply(1)],
+    [
+      { type: 'op.pause' },
+      { type: 'op.resync.begin' },
+      { type: 'op.pause' },
+      { type: 'op.replay' },
+      reply(1),
+    ],
+    [
+      { type: 'op.pause' },
+      { type: 'op.resync.begin' },
+      { type: 'op.pause' },
+      { type: 'op.resync.begin' },
+      { type: 'op.resync.answered' },
+      { type: 'op.cancel' },
+      { type: 'op.cancelAck' },
+    ],
+    [{ type: 'op.pause' }, { type: 'op.resync.begin' }, { type: 'op.cancel' }, reply(24)],
+    [{ type: 'op.cancel' }, { type: 'op.pause' }],
   ] as ArqEvent[][];
   // (getPathsFromEvents builds its graph without `input`, so it starts from an explicit snapshot.)
   const fromState = createActor(logic, input).getSnapshot();

@@ -71,6 +71,10 @@ describe('the browser bundle', () => {
     const inputs = Object.keys(metafile.inputs);
     for (const held of [
       'src/client.ts',
+      'src/facade/vouchers.ts',
+      'src/facade/transfers.ts',
+      'src/facade/boxes.ts',
+      'src/facade/services.ts',
       'src/clientSession.ts',
       'actors/wiring.ts',
       'actors/transport.ts',

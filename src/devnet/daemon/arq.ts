@@ -1,5 +1,5 @@
 /**
- * The Pigeonhole stop-and-wait ARQ (spec/daemon-semantics.md §2.5-2.9): start_resending_encrypted_message
+ * The Pigeonhole stop-and-wait ARQ (katzenpost client/pigeonhole.go, client/daemon.go): start_resending_encrypted_message
  * and start_resending_copy_command each become one operation, sent to a courier under a fresh SURB and
  * retransmitted after ReplyETA + slop, forever, until the courier's replies (arqReplies.ts) end it, the
  * client cancels it, or its session goes. Operations are found by SURB ID (replies) and by envelope hash
@@ -179,7 +179,7 @@ export class ArqTable {
     this.opts.timers.clear(arq.timer);
     arq.timer = null;
     if (!arq.app.conn) {
-      // [quirk] the reply is lost and the entry stays without a timer (daemon-semantics §9.3).
+      // [quirk] the reply is lost and the entry stays without a timer (katzenpost client/pigeonhole.go handlePigeonholeARQReply finds no connection and returns).
       if (this.opts.dropRepliesWhileDisconnected) return true;
       arq.timer = this.opts.timers.set(this.opts.timing.resendRearmMs, () => this.onTimer(arq.surb));
       return true;

@@ -1,8 +1,9 @@
 /**
- * The ARQ's courier-reply state machine (spec/daemon-semantics.md §2.5-2.7), as a pure function: given
- * an operation and the courier's reply, what happens next. Envelopes go WAITING → (ACK) ACKED → PAYLOAD;
- * a write is done at its ACK unless it asked for BoxAlreadyExists to be reported; a read whose box is
- * not there yet polls again (unless it asked not to); copies poll while the courier reports InProgress.
+ * The ARQ's courier-reply state machine (katzenpost client/pigeonhole.go, handlePigeonholeARQReply, and
+ * client/daemon.go), as a pure function: given an operation and the courier's reply, what happens next.
+ * Envelopes go WAITING → (ACK) ACKED → PAYLOAD; a write is done at its ACK unless it asked for
+ * BoxAlreadyExists to be reported; a read whose box is not there yet polls again (unless it asked not to);
+ * copies poll while the courier reports InProgress.
  */
 import { BacapError, decryptFromBox } from '../../crypto/bacap.js';
 import { ReplicaCode, ThinCode } from '../../wire/errorCodes.js';

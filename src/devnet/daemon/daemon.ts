@@ -1,6 +1,7 @@
 /**
  * The emulated kpclientd: one instance per daemon "process" (a restart makes a new one with a new
- * instance token). It follows spec/daemon-semantics.md §1, §2 and §9, and wires the parts together:
+ * instance token). It follows kpclientd (katzenpost client/daemon.go, listener.go, incoming_conn.go,
+ * pigeonhole.go), and wires the parts together:
  *
  * - handshake: connection_status_event, new_pki_document_event, then session_token → session_token_reply
  *   (sessions.ts: grace period, resume, thin_close);

@@ -6,7 +6,7 @@ import { type LocalHandlers, refuse } from './localHandler.js';
 
 export const DIRECTORY_REQUESTS: Pick<LocalHandlers, 'get_pki_document' | 'get_directory_authorities'> = {
   get_pki_document: {
-    /** Epoch 0 = current (else the previous); otherwise an exact hit among now-1, now, now+1 (§2.10). */
+    /** Epoch 0 = current, else the previous; otherwise an exact hit in now-1..now+1 (client/pki.go). */
     answer(body, { net }) {
       const wanted = body.epoch ?? 0n;
       const now = net.currentEpoch();

@@ -1,7 +1,7 @@
 /**
- * The daemon's egress (spec/daemon-semantics.md §1.4, §6): each app queues up to 16 mixnet requests (the
- * reader blocks while its queue is full), and one packet leaves per send slot, daemon-wide, round-robin
- * over the connected apps, an app's retransmissions before its new requests.
+ * The daemon's egress (katzenpost client/incoming_conn.go, listener.go PickNextRequest, sender.go): each app
+ * queues up to 16 mixnet requests (the reader blocks while its queue is full), and one packet leaves per send
+ * slot, daemon-wide, round-robin over the connected apps, an app's retransmissions before its new requests.
  */
 import type { TimerHandle } from '../clock.js';
 import type { Drbg } from '../rng.js';

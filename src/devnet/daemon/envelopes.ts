@@ -1,7 +1,7 @@
 /**
- * The daemon's side of Pigeonhole envelopes (spec/daemon-semantics.md §2.2-2.4, §2.8): building a
- * CourierEnvelope for a replica inner message, the EnvelopeDescriptor that lets the daemon open the
- * reply later, and the copy-stream envelope builders.
+ * The daemon's side of Pigeonhole envelopes (katzenpost client/pigeonhole.go, envelope_descriptor.go,
+ * pigeonhole/copy_stream.go): building a CourierEnvelope for a replica inner message, the EnvelopeDescriptor
+ * that lets the daemon open the reply later, and the copy-stream envelope builders.
  */
 import { encryptForBox, signTombstone } from '../../crypto/bacap.js';
 import { decodeCbor, encodeCbor, u64ForWire } from '../../wire/codec.js';

@@ -20,6 +20,8 @@ export type DropReason =
 export interface ConnectionStats {
   /** Sockets open now. */
   open: number;
+  /** Sockets admitted since the start (each is handed to the daemon in the same tick). */
+  admitted: number;
   /** Bytes buffered now (partial frames and unhandled requests, all sockets). */
   bufferedBytes: number;
   /** The most that was ever buffered at once. */
@@ -32,6 +34,7 @@ export interface ConnectionStats {
 
 export class ConnectionGuard {
   private openCount = 0;
+  private admittedCount = 0;
   private buffered = 0;
   private peak = 0;
   private paused = 0;
@@ -59,6 +62,7 @@ export class ConnectionGuard {
       return false;
     }
     this.openCount++;
+    this.admittedCount++;
     socket.once('close', () => {
       this.openCount--;
     });
@@ -90,6 +94,7 @@ export class ConnectionGuard {
   stats(): ConnectionStats {
     return {
       open: this.openCount,
+      admitted: this.admittedCount,
       bufferedBytes: this.buffered,
       peakBufferedBytes: this.peak,
       readPaused: this.paused,

@@ -1,8 +1,8 @@
 /**
- * Legacy send_message (spec/daemon-semantics.md §1.5): one Sphinx packet to a service (echo, or one that
- * never answers), with a message_sent_event when a SURB was asked for and a message_reply_event when the
- * reply comes back within ReplyETA + slop. Replies for a disconnected session with a token wait for it
- * (up to 1000); a resume flushes them first.
+ * Legacy send_message (katzenpost client/daemon.go `send`, client/send.go): one Sphinx packet to a service
+ * (echo, or one that never answers), with a message_sent_event when a SURB was asked for and a
+ * message_reply_event when the reply comes back within ReplyETA + slop. Replies for a disconnected session
+ * with a token wait for it (up to 1000); a resume flushes them first.
  */
 import { encodeResponse } from '../../wire/messages.js';
 import type { RequestBody, ResponseBody } from '../../wire/schema.js';

@@ -1,7 +1,8 @@
 /**
- * The one shape of a local request (spec/daemon-semantics.md §2): answered inline, in arrival order,
- * with `<key>_reply` carrying the request's query_id and an error_code. A handler returns the reply body;
- * it refuses with `refuse(code)`, and any other throw answers with the handler's `failure` code.
+ * The one shape of a local request (katzenpost client/daemon.go, client/incoming_conn.go): answered inline on
+ * the connection's reader, in arrival order, with `<key>_reply` carrying the request's query_id and an
+ * error_code. A handler returns the reply body; it refuses with `refuse(code)`, and any other throw answers
+ * with the handler's `failure` code.
  */
 import { ThinCode } from '../../wire/errorCodes.js';
 import type { RequestBody, ResponseBody, ResponseKey } from '../../wire/schema.js';

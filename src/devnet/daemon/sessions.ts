@@ -1,5 +1,5 @@
 /**
- * Sessions (spec/daemon-semantics.md §1): one per AppID, keyed by the client instance token once the
+ * Sessions (katzenpost client/listener.go handleSessionToken, onClosedConn): one per AppID, keyed by the client instance token once the
  * client sends session_token. A session outlives a dropped socket for the grace period (a reconnect with
  * the same token resumes it, flushing the legacy replies queued meanwhile); thin_close or the end of the
  * grace period destroys it.

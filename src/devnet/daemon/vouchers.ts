@@ -1,7 +1,7 @@
 /**
  * Contact Vouchers (`voucher_mint`, `voucher_induct`, `voucher_open`, `voucher_derive_stream`): the four
  * local, synchronous operations kpclientd serves from hpqc's `voucher` package (hpqc v0.0.85, which the
- * captured v0.0.99 daemon was built against; spec/wire-protocol.md §4.18).
+ * captured v0.0.99 daemon was built against; katzenpost client/voucher.go).
  *
  * Faithful: every CBOR message (canonical encoding, length-first key order, nil byte slices as null), the
  * voucher `BLAKE2b-256(VoucherPayload)`, the Ed25519 please-add signature (Go's `ed25519.Sign`, which

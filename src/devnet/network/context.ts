@@ -64,7 +64,7 @@ export interface NetworkContext {
   linkDelay(): Promise<void>;
   /** Poll-triggered courier re-dispatch cap (Infinity = unbounded, as in v0.0.90). */
   courierRedispatchLimit(): number;
-  /** Serve the other slot when the asked one holds an error and the other a success (quirk 3 fixed). */
+  /** Serve the other slot when the asked one holds an error and the other a success (staleNegative fixed). */
   fixStaleNegative(): boolean;
   log(line: string): void;
 }

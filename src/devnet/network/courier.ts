@@ -1,5 +1,5 @@
 /**
- * A courier (spec/daemon-semantics.md §5): the `courier` service on each service node.
+ * A courier (katzenpost courier/server/plugin.go): the `courier` service on each service node.
  *
  * Envelopes: deduplicated by EnvelopeHash. A new envelope is answered with an ACK at once and dispatched
  * asynchronously to its two intermediate replicas; replica replies are filed in the slot of the replying
@@ -12,7 +12,8 @@
  * stream's boxes straight from their shards, BACAP-decrypt, decode the copy stream, write every
  * destination envelope through its intermediates; any non-success reply aborts, preferring
  * BoxAlreadyExists); polls answer InProgress, then the cached terminal result. Earlier destination writes
- * are not rolled back. The temp boxes are left in place, as they are in the real network (§5.5 quirk).
+ * are not rolled back. The temp boxes are left in place, as they are in the real network (its temp-box
+ * "tombstones" are encrypted empty payloads, which occupied boxes reject).
  */
 
 import {
@@ -177,7 +178,7 @@ export class Courier {
     if (existing?.errorCode !== 0) entry.replies[slot] = reply;
   }
 
-  /** `handleOldMessage` (§5.2), with the stale-negative fix when enabled. */
+  /** The courier's `handleOldMessage`, with the stale-negative fix when enabled. */
   private serveCached(entry: CacheEntry, hash: Uint8Array, replyIndex: number): Uint8Array {
     if (replyIndex > 1) {
       return this.envelopeReply(hash, 0, ReplyType.Ack, EMPTY, EnvelopeError.InvalidEnvelope);

@@ -11,30 +11,24 @@
  */
 
 import { blake2b256, hkdfBlake2b512 } from '../../crypto/hash.js';
-import { type Clock, sleep, type TimerHandle } from '../clock.js';
+import { type Clock, sleep } from '../clock.js';
 import type { Sizes } from '../geometry.js';
 import { type NikeKeypair, nikeKeypair } from '../pigeonhole/mkem.js';
 import {
-  buildSignedPkiDocument,
-  cbor,
   createAuthoritySet,
   DEFAULT_SERVICE_KAETZCHEN,
   DEVNET_KEY_SIZES,
   type DevnetAuthority,
-  encodeCbor,
 } from '../pki/index.js';
 import type { Drbg } from '../rng.js';
 import type { TimingProfile } from '../timing.js';
 import type { BoxStore } from './boxStore.js';
 import { emptyStats, type NetworkContext, type NetworkStats } from './context.js';
 import { Courier } from './courier.js';
-import type { Directory, ReplicaInfo, ServiceInfo } from './directory.js';
-import { documentRates } from './documentRates.js';
+import type { Directory, ServiceInfo } from './directory.js';
+import { currentWallEpoch, EpochDirectories } from './epochs.js';
 import { Replica } from './replica.js';
 
-/** 2017-06-01T00:00:00Z, the Katzenpost epoch origin. */
-const EPOCH_ORIGIN_MS = Date.UTC(2017, 5, 1);
-const WEEK_MS = 7 * 24 * 3600 * 1000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -101,17 +95,12 @@ export class Network implements NetworkContext {
 
   private readonly keySeed: Uint8Array;
   private readonly delayRng: Drbg;
-  private readonly docs = new Map<bigint, Directory>();
   private readonly replicaKeys = new Map<string, NikeKeypair>();
-  private readonly epochListeners = new Set<(dir: Directory) => void>();
-  private readonly t0: number;
-  private epochTimer: TimerHandle | null = null;
+  private readonly epochs: EpochDirectories;
   private stopped = false;
   private loss: number;
   private lag: number;
   private readonly options: NetworkOptions;
-  private readonly mixNames = ['mix1', 'mix2', 'mix3'];
-  private readonly sphinxGeometryHash: Uint8Array;
 
   constructor(options: NetworkOptions) {
     this.options = options;
@@ -151,26 +140,29 @@ export class Network implements NetworkContext {
         courier: new Courier(name, this),
       });
     }
-    this.sphinxGeometryHash = blake2b256(
-      encodeCbor(
-        cbor.struct(
-          Object.entries(options.sizes.sphinx).map(
-            ([k, v]) => [k, typeof v === 'string' ? cbor.text(v) : cbor.uint(v)] as const,
-          ),
-        ),
-        'canonical',
-      ),
-    );
-    this.startEpoch = options.startEpoch ?? currentWallEpoch(this.nominal.epochMs);
-    this.t0 = this.clock.now() - checkNonNegative(options.elapsedMs ?? 0, 'elapsedMs');
-    this.directoryFor(this.startEpoch);
-    this.armEpochTimer();
+    this.epochs = new EpochDirectories({
+      clock: this.clock,
+      timing: this.timing,
+      nominalEpochMs: this.nominal.epochMs,
+      sphinx: options.sizes.sphinx,
+      startEpoch: options.startEpoch ?? currentWallEpoch(this.nominal.epochMs),
+      elapsedMs: checkNonNegative(options.elapsedMs ?? 0, 'elapsedMs'),
+      documentSeed: this.derive('documents', 32),
+      nodes: {
+        authorities: this.authorities,
+        replicas: () => this.replicas,
+        services: () => this.serviceNodes.map((s) => s.info),
+        replicaKeypair: (replicaId, replicaEpoch) => this.replicaKeypair(replicaId, replicaEpoch),
+      },
+      log: (line) => this.log(line),
+    });
+    this.startEpoch = this.epochs.startEpoch;
   }
 
   // ---- NetworkContext ----------------------------------------------------------------------------------
 
   directory(): Directory {
-    return this.directoryFor(this.currentEpoch());
+    return this.epochs.directoryFor(this.epochs.currentEpoch());
   }
 
   replica(id: number): Replica | undefined {
@@ -227,101 +219,25 @@ export class Network implements NetworkContext {
     return this.nominal.epochMs / this.timing.epochMs;
   }
 
-  // ---- epochs and documents ----------------------------------------------------------------------------
+  // ---- epochs and documents (epochs.ts) ----------------------------------------------------------------
 
   currentEpoch(): bigint {
-    const elapsed = Math.max(0, this.clock.now() - this.t0);
-    return this.startEpoch + BigInt(Math.floor(elapsed / this.timing.epochMs));
+    return this.epochs.currentEpoch();
   }
 
   /** `ConvertNormalToReplicaEpoch`: epoch × Period / one week (with the nominal Period). */
   replicaEpochOf(epoch: bigint): bigint {
-    return (epoch * BigInt(Math.round(this.nominal.epochMs))) / BigInt(WEEK_MS);
+    return this.epochs.replicaEpochOf(epoch);
   }
 
   /** The document of `epoch` if the network has published it (epochs from the start to now). */
   publishedDirectory(epoch: bigint): Directory | undefined {
-    if (epoch < this.startEpoch || epoch > this.currentEpoch()) return undefined;
-    return this.directoryFor(epoch);
+    return this.epochs.publishedDirectory(epoch);
   }
 
   /** Calls `fn` with each new epoch's directory. Returns an unsubscribe function. */
   onNewEpoch(fn: (dir: Directory) => void): () => void {
-    this.epochListeners.add(fn);
-    return () => this.epochListeners.delete(fn);
-  }
-
-  private armEpochTimer(): void {
-    if (this.stopped) return;
-    const next = this.currentEpoch() + 1n;
-    const at = this.t0 + Number(next - this.startEpoch) * this.timing.epochMs;
-    this.epochTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
-      if (this.stopped) return;
-      const dir = this.directoryFor(this.currentEpoch());
-      for (const old of this.docs.keys()) if (old < dir.epoch - 3n) this.docs.delete(old);
-      for (const fn of this.epochListeners) {
-        try {
-          fn(dir);
-        } catch (err) {
-          this.log(`epoch listener failed: ${(err as Error).message}`);
-        }
-      }
-      this.armEpochTimer();
-    });
-  }
-
-  private directoryFor(epoch: bigint): Directory {
-    const cached = this.docs.get(epoch);
-    if (cached) return cached;
-    const replicaEpoch = this.replicaEpochOf(epoch);
-    const replicas: ReplicaInfo[] = this.replicas.map((r) => {
-      const keys = new Map<bigint, Uint8Array>();
-      for (const e of [replicaEpoch - 1n, replicaEpoch, replicaEpoch + 1n]) {
-        if (e >= 0n) keys.set(e, this.replicaKeypair(r.replicaId, e).publicKey);
-      }
-      return { replicaId: r.replicaId, name: r.name, identityKey: r.identityKey, envelopeKeys: keys };
-    });
-    const rates = documentRates(this.timing);
-    const signed = buildSignedPkiDocument({
-      epoch,
-      genesisEpoch: this.startEpoch,
-      mixes: this.mixNames.map((name) => [{ name }]),
-      gateways: [{ name: 'gateway1' }],
-      services: this.serviceNodes.map((s) => ({
-        name: s.info.name,
-        identityKey: s.info.identityKey,
-        kaetzchen: Object.fromEntries([...s.info.kaetzchen].map(([cap, ep]) => [cap, { endpoint: ep }])),
-      })),
-      replicas: replicas.map((r) => ({
-        name: r.name,
-        replicaId: r.replicaId,
-        identityKey: r.identityKey,
-        envelopeKeys: r.envelopeKeys,
-      })),
-      mu: rates.mu,
-      lambdaP: rates.lambdaP,
-      lambdaL: rates.lambdaL,
-      lambdaM: rates.lambdaM,
-      lambdaG: 0,
-      lambdaR: rates.lambdaR,
-      authorities: this.authorities,
-      sphinxGeometryHash: this.sphinxGeometryHash,
-      replicaEpoch,
-      seed: this.derive('documents', 32),
-    });
-    const dir: Directory = {
-      epoch,
-      replicaEpoch,
-      replicas,
-      configuredReplicaKeys: replicas.map((r) => r.identityKey),
-      services: this.serviceNodes.map((s) => s.info),
-      rates: { mu: rates.mu, lambdaP: rates.lambdaP, lambdaL: rates.lambdaL, lambdaR: rates.lambdaR },
-      signed: signed.signed,
-      stripped: signed.stripped,
-      strippedBroadcast: signed.strippedBroadcast,
-    };
-    this.docs.set(epoch, dir);
-    return dir;
+    return this.epochs.onNewEpoch(fn);
   }
 
   // ---- the mixnet --------------------------------------------------------------------------------------
@@ -402,18 +318,13 @@ export class Network implements NetworkContext {
 
   stop(): void {
     this.stopped = true;
-    this.clock.clearTimer(this.epochTimer);
+    this.epochs.stop();
   }
 
   /** Bytes derived from the network seed (stable across daemon restarts). */
   private derive(label: string, length: number): Uint8Array {
     return hkdfBlake2b512(this.keySeed, undefined, enc.encode(`devnet/${label}`), length);
   }
-}
-
-/** The Katzenpost epoch the wall clock is in, for epochs of `epochMs`. */
-export function currentWallEpoch(epochMs: number): bigint {
-  return BigInt(Math.floor((Date.now() - EPOCH_ORIGIN_MS) / epochMs));
 }
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {

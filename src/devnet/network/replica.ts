@@ -1,9 +1,8 @@
 /**
- * A storage replica (spec/daemon-semantics.md §4): decapsulates the courier's envelope with its envelope
- * key for the replica epoch window, serves reads and writes for the boxes it shards, proxies the others to
- * a random shard, replicates successful writes to the other shard after the replication lag, and encrypts
- * every reply (success or error) to the client's ephemeral key, padded to the read-reply size.
- *
+ * A storage replica (katzenpost replica/handlers.go, state.go): decapsulates the courier's envelope with its
+ * envelope key for the replica epoch window, serves reads and writes for the boxes it shards, proxies the
+ * others to a random shard, replicates successful writes to the other shard after the replication lag, and
+ * encrypts every reply (success or error) to the client's ephemeral key, padded to the read-reply size.
  * Storage rules: boxes are write-once (an identical rewrite succeeds, different content is
  * BoxAlreadyExists); a tombstone (empty payload, signature over the empty string) overwrites anything; the
  * box ID must be an Ed25519 point and the signature must verify under it; the payload must be exactly the
@@ -200,7 +199,7 @@ export class Replica implements ReplicaPeer {
     return { kind: 'write', errorCode: code };
   }
 
-  /** Read path (§4.4): data, tombstone (11 with the signature) or BoxIDNotFound (1). */
+  /** Read path (replica/handlers.go): data, tombstone (11 with the signature) or BoxIDNotFound (1). */
   readLocal(boxId: Uint8Array): ReplicaReadReply {
     this.net.stats.reads++;
     const box = this.boxes.get(hex(boxId));
@@ -228,7 +227,7 @@ export class Replica implements ReplicaPeer {
     };
   }
 
-  /** Write path (§4.2, §4.3), checks in the real order. */
+  /** Write path (replica/handlers.go, state.go), checks in the real order. */
   writeLocal(w: ReplicaWrite): number {
     if (w.payload.length === 0) {
       if (!verifyBox(w.boxId, EMPTY, w.signature)) return ReplicaCode.InvalidSignature;

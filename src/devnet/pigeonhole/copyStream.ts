@@ -1,5 +1,5 @@
 /**
- * The copy stream (spec/daemon-semantics.md §2.8, kp:pigeonhole/copy_stream.go semantics):
+ * The copy stream (katzenpost pigeonhole/copy_stream.go semantics):
  *
  * - The stream is the concatenation of `BE u32 length ‖ CourierEnvelope` records.
  * - It is cut into CopyStreamElements `flags u8 (bit 0 Start, bit 1 Final) ‖ BE u32 len ‖ data`, with at

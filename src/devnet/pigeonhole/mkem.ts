@@ -1,7 +1,7 @@
 /**
- * A stand-in for Katzenpost's MKEM over CTIDH1024-X25519 (spec/crypto.md §6), which cannot be built in
- * JavaScript (no CTIDH). The construction is the real one (hpqc kem/mkem): an ephemeral NIKE key pair,
- * per-recipient `s_i = BLAKE2b-256(DH(e, R_i))`, a random 32-byte message key, the envelope
+ * A stand-in for Katzenpost's MKEM over CTIDH1024-X25519 (katzenpost replica/common/key.go), which cannot be
+ * built in JavaScript (no CTIDH). The construction is the real one (hpqc kem/mkem): an ephemeral NIKE key
+ * pair, per-recipient `s_i = BLAKE2b-256(DH(e, R_i))`, a random 32-byte message key, the envelope
  * `nonce ‖ ChaCha20-Poly1305(msgKey)` and per-recipient DEKs `nonce ‖ ChaCha20-Poly1305(s_i)(msgKey)`
  * (60 bytes); replies are `nonce ‖ ChaCha20-Poly1305(BLAKE2b-256(DH(replica, E)))`.
  *

@@ -1,5 +1,5 @@
 /**
- * Certificates as Go's `core/cert` writes them (spec/crypto.md §5): `cert.Certificate` in canonical CBOR,
+ * Certificates as katzenpost's `core/cert/cert.go` writes them: `cert.Certificate` in canonical CBOR,
  * `{Version uint32, Expiration uint64, KeyType string, Certified []byte,
  *   Signatures map[[32]byte]{PublicKeySum256 [32]byte, Payload []byte}}`.
  */

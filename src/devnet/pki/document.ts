@@ -1,6 +1,6 @@
 /**
  * The devnet's PKI document, encoded the way Katzenpost's authorities encode `core/pki.Document`
- * (spec/daemon-semantics.md §8, spec/wire-protocol.md §5.2): a map keyed by Go field names, with each
+ * (katzenpost core/pki/document.go, descriptor.go): a map keyed by Go field names, with each
  * MixDescriptor in `Topology`, `GatewayNodes` and `ServiceNodes` as a byte string holding its own canonical
  * CBOR (Go's `MarshalBinary`), and `StorageReplicas` as plain maps.
  *

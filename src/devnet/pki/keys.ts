@@ -1,5 +1,6 @@
 /**
- * Directory-authority signing keys for the devnet, in hpqc's byte layouts (spec/crypto.md §4).
+ * Directory-authority signing keys for the devnet, in hpqc's byte layouts (hpqc sign/ed25519/eddsa.go,
+ * sign/hybrid/hybrid.go).
  *
  * Written directly on noble, independently of the client's `src/crypto/sign.ts`, so that a layout mistake on
  * one side shows up as a verification failure instead of being mirrored.

@@ -162,7 +162,7 @@ const ALLOWED_RULES: Rule[] = [
   // scenarios run on the instant profile, which has no send-slot or mixing delay and says so (rates of
   // 1 per µs); the docker profile's rates equal the captured network's, pinned by value in the
   // 'advertises the captured network's rates' test below. LambdaG (the gateway's decoy rate) is unset (0)
-  // in the docker testnet (spec/daemon-semantics.md §6.2); the captured network's genconfig set 0.0015.
+  // in the docker testnet (katzenpost docker/Makefile); the captured network's genconfig set 0.0015.
   {
     path: new RegExp(`^${DOC}\\.(Mu|LambdaP|LambdaL|LambdaM|LambdaR)$`),
     check: 'type',
@@ -688,7 +688,7 @@ describe('the devnet is pinned to the real kpclientd v0.0.99 (golden frames, rep
         // Addresses (transport keys), Kaetzchen (endpoints) and KaetzchenAdvertizedData (PEM length) are
         // compared here by shape, and pinned by value by their own tests below.
         // ALLOW-LIST (uptime): a replica advertises the previous replica epoch's envelope key only while it
-        // still holds it (spec/daemon-semantics.md §4.5); the captured replicas had just been created, so
+        // still holds it (katzenpost replica/pki.go); the captured replicas had just been created, so
         // they listed current and next (2 keys), the devnet lists prev, current and next (3). Sizes are
         // checked below.
         {

@@ -156,9 +156,9 @@ describe('writeStream and readStream on the devnet', () => {
       await until(() => env.net.stats().arqsInFlight >= 2);
       controller.abort(reason);
       await expect(aborted).rejects.toBe(reason);
-      // The reads the daemon had dispatched are cancelled there. A start still queued in the daemon
-      // when its cancel arrived is dispatched later and runs on (spec/daemon-semantics.md §2.6); once
-      // the boxes exist it ends too, and nothing is left behind.
+      // The reads the daemon had dispatched are cancelled there. A start still queued in the daemon when its
+      // cancel arrived is dispatched later and runs on (katzenpost client/pigeonhole.go: the cancel runs
+      // inline and finds nothing); once the boxes exist it ends too, and nothing is left behind.
       await writeStream(
         writer,
         ch.writeCap,

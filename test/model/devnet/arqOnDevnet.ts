@@ -7,8 +7,13 @@
  *   reply      time moves on; the outcome is chosen by what the operation is (`Mode`): a write
  *              (done), a no-retry read of a box never written (expected), a copy command over a
  *              temp channel holding no copy stream (failed); with a cancel out, code 24
- *   pause      the socket dropped (then resume), a daemon restart with a new instance token (then
+ *   pause      the socket dropped (then resync), a daemon restart with a new instance token (then
  *              replay), disconnect() (a pause that lasts), the devnet going away (then abandon)
+ *   resync     the same session comes back: the client's cancel finds the operation at the daemon
+ *              (code 24, then its answer), or finds nothing when the daemon's send queue, which a
+ *              dropped socket empties, still held it (`queued`: only the answer); a pause, cancel or
+ *              close during the resync is caused as the operation enters it, before the daemon reads
+ *              the resync's cancel
  *   cancel     cancelResending… with the link up or down
  *   cancelAck  the cancel reaches a daemon whose mixnet is down, so the operation still sits in its
  *              send queue: only the cancel is answered
@@ -21,10 +26,11 @@ import { expect } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ArqEvent } from '../../../machines/arq.js';
 import { blake2b256 } from '../../../src/crypto/hash.js';
-import { type Devnet, startDevnet, VirtualClock } from '../../../src/devnet/index.js';
+import type { Devnet, VirtualClock } from '../../../src/devnet/index.js';
 import { ThinClient } from '../../../src/index.js';
 import { until } from '../../unit/client/harness.js';
 import { EventTally } from '../eventTally.js';
+import { startFrozenDevnet } from './frozenDevnet.js';
 import { probeInspect } from './probe.js';
 
 export type Mode = 'write' | 'missing' | 'copyFails' | 'queued';
@@ -35,6 +41,10 @@ export class ArqOnDevnet {
   private op: AnyActorRef | undefined;
   private readonly tally = new EventTally();
   lastValue: unknown;
+  /** The operation's states, without repeats: the model's steps are checked against it in order. */
+  readonly visited: unknown[] = [];
+  /** Caused as the operation enters `resyncing` (in a microtask, before the daemon reads anything). */
+  private onResyncing: (() => void) | undefined;
   outcome: Outcome = { state: 'pending' };
   private cancelKey: Uint8Array = new Uint8Array(0);
 
@@ -46,14 +56,7 @@ export class ArqOnDevnet {
 
   /** A client on a fresh devnet, and its operation in flight. */
   static async start(mode: Mode): Promise<ArqOnDevnet> {
-    const net = await startDevnet({
-      listen: 'tcp://127.0.0.1:0',
-      profile: 'instant',
-      authorityScheme: 'Ed25519',
-      // Nothing crosses the mixnet until the test moves time on: the operation stays in flight.
-      clock: new VirtualClock(),
-      timing: { hopFloorMs: 1000 },
-    });
+    const net = await startFrozenDevnet();
     let sut: ArqOnDevnet | undefined;
     const client = await ThinClient.connect(net.thinClientConfig, {
       reconnect: { initialDelayMs: 10, factor: 1, jitter: 0, maxAttempts: 1 },
@@ -70,7 +73,15 @@ export class ArqOnDevnet {
     this.op ??= ref;
     if (ref !== this.op) return;
     if (ev.type === '@xstate.event') this.tally.record(ev.event.type);
-    if (ev.type === '@xstate.snapshot') this.lastValue = (ev.snapshot as { value?: unknown }).value;
+    if (ev.type !== '@xstate.snapshot') return;
+    const value = (ev.snapshot as { value?: unknown }).value;
+    this.lastValue = value;
+    if (this.visited.at(-1) !== value) this.visited.push(value);
+    if (value === 'resyncing' && this.onResyncing) {
+      const cause = this.onResyncing;
+      this.onResyncing = undefined;
+      queueMicrotask(cause);
+    }
   }
 
   /** Set once the operation under test starts (setting up a copy command runs a write first). */
@@ -159,48 +170,80 @@ export class ArqOnDevnet {
     return p.catch(() => {});
   }
 
-  /** Makes `event` happen; `next` is the model's following event (some causes are chosen to suit it). */
-  async cause(event: ArqEvent, next: ArqEvent | undefined): Promise<void> {
+  /** How many times each event has been caused so far (a path may repeat one). */
+  private readonly caused = new Map<string, number>();
+
+  /** Waits for the `n`th delivery of `type` (the operation's own doing). */
+  private async nth(type: string, n: number): Promise<void> {
+    await until(() => this.tally.count(type) >= n);
+  }
+
+  /**
+   * Makes `event` happen; `rest` are the model's following events (some causes are chosen to suit
+   * them), `from` the model's state before it.
+   */
+  async cause(event: ArqEvent, rest: ArqEvent[], from: unknown): Promise<void> {
+    const next = rest[0];
+    const n = (this.caused.get(event.type) ?? 0) + 1;
+    this.caused.set(event.type, n);
     switch (event.type) {
-      case 'op.reply':
-        // In flight: time moves on. After a cancel went out, the reply is on its way already.
-        if (this.tally.count('op.cancel') > 0) await until(() => this.tally.count('op.reply') > 0);
+      case 'op.reply': {
+        const code = event.reply.error_code ?? 0;
+        // Code 24 answers a cancel that went out; after a caller's cancel, the reply is on its way already.
+        if (code === 24 || this.tally.count('op.cancel') > 0) await this.nth('op.reply', n);
         else
-          await this.tally.delivered('op.reply', () => this.advance(() => this.tally.count('op.reply') > 0));
+          await this.tally.delivered('op.reply', () => this.advance(() => this.tally.count('op.reply') >= n));
         return;
+      }
       case 'op.cancelAck':
-        await until(() => this.tally.count('op.cancelAck') > 0);
+        await this.nth(event.type, n);
         return;
       case 'op.pause':
-        if (this.causedWithCancel === 'op.pause')
-          return void (await until(() => this.tally.count('op.pause') > 0));
-        await this.tally.delivered('op.pause', async () => {
-          if (next?.type === 'op.replay') await this.net.restartDaemon();
-          else if (next?.type === 'op.abandon') await this.net.stop();
-          else if (next?.type === 'op.resume') this.net.dropConnections();
-          else await this.client.disconnect(); // stays paused for a local cancel or close
-        });
+        if (from === 'resyncing' || (from === 'cancelling' && this.causedWithCancel === 'op.pause'))
+          return void (await this.nth('op.pause', n));
+        await this.tally.delivered('op.pause', () => this.pauseFor(rest));
         return;
-      case 'op.resume':
-        await until(() => this.tally.count(event.type) > 0);
+      case 'op.resync.begin':
+        await this.nth(event.type, n);
         return;
+      case 'op.resync.answered':
       case 'op.replay':
-        await until(() => this.tally.count(event.type) > 0);
-        // Sent again to the new daemon and dispatched there, so that a cancel finds it.
+        await this.nth(event.type, n);
+        // Sent again and dispatched by the daemon, so that a cancel finds it.
         if (this.mode !== 'queued') await until(() => this.net.stats().arqsInFlight > 0);
         return;
       case 'op.cancel':
+        if (from === 'resyncing') return void (await this.nth(event.type, n));
         await this.causeCancel(next);
         return;
       case 'op.close':
-        if (this.causedWithCancel === 'op.close')
-          return void (await until(() => this.tally.count('op.close') > 0));
+        if (from === 'resyncing' || (from === 'cancelling' && this.causedWithCancel === 'op.close'))
+          return void (await this.nth('op.close', n));
         await this.tally.delivered('op.close', () => this.client.close());
         return;
       case 'op.abandon':
-        await until(() => this.tally.count('op.abandon') > 0);
+        await this.nth(event.type, n);
         return;
     }
+  }
+
+  /** Loses the link the way the events after the pause (`after`) need. */
+  private async pauseFor(after: ArqEvent[]): Promise<void> {
+    const next = after[0];
+    if (next?.type === 'op.replay') await this.net.restartDaemon();
+    else if (next?.type === 'op.abandon') await this.net.stop();
+    else if (next?.type === 'op.resync.begin') {
+      this.causeDuringResync(after.slice(1));
+      this.net.dropConnections();
+    } else await this.client.disconnect(); // stays paused for a local cancel or close
+  }
+
+  /** Arranges the first of `during` (a pause, cancel or close) for the moment the operation enters `resyncing`. */
+  private causeDuringResync(during: ArqEvent[]): void {
+    const first = during[0];
+    if (first?.type === 'op.pause') this.onResyncing = () => void this.pauseFor(during.slice(1));
+    else if (first?.type === 'op.cancel') this.onResyncing = () => void this.cancel();
+    else if (first?.type === 'op.close') this.onResyncing = () => void this.client.close();
   }
 
   private async causeCancel(next: ArqEvent | undefined): Promise<void> {
@@ -228,17 +271,14 @@ export class ArqOnDevnet {
     expect(ok).toBe(true);
   }
 
-  /** The operation is in the model's state; a final state settled the caller. */
-  async check(value: unknown, final: boolean): Promise<void> {
-    // Left in the same tick it was entered (its next event was caused with the cancel): the tally
-    // showed the cancel arrived first.
-    if (value === 'cancelling' && this.causedWithCancel !== undefined) return;
-    await until(() => this.lastValue === value || (final && this.outcome.state !== 'pending'));
-    expect(this.lastValue).toEqual(value);
+  /** The operation's `index`th state (repeats dropped) is the model's; a final state settled the caller. */
+  async check(value: unknown, index: number, final: boolean): Promise<void> {
+    await until(() => this.visited.length > index);
+    expect(this.visited[index]).toEqual(value);
     if (final) {
       await until(() => this.outcome.state !== 'pending');
       expect(this.outcome.state).toBe(value === 'done' ? 'fulfilled' : 'rejected');
-    } else expect(this.outcome.state).toBe('pending');
+    } else if (index === this.visited.length - 1) expect(this.outcome.state).toBe('pending');
   }
 
   async stop(): Promise<void> {

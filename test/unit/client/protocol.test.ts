@@ -64,16 +64,19 @@ describe('frames the client cannot read', () => {
     });
   }
 
-  it('an in-flight operation is replayed after a protocol error, even to the same daemon instance', async () => {
+  it('an in-flight operation is sent again after a protocol error, even to the same daemon instance', async () => {
     const h = await setup();
     const read = track(h.client.startResendingEncryptedMessage(readParams()));
     const original = await h.daemon.nextRequest('start_resending_encrypted_message');
     // The bad frame might have been this operation's reply.
     h.daemon.current.sendBody(new Uint8Array([0xff]));
     await redial(h, 2);
-    const replayed = await h.daemon.nextRequest('start_resending_encrypted_message');
-    expect(hex(replayed.bytes)).toBe(hex(original.bytes));
-    replayed.conn.reply(replayed, 'start_resending_encrypted_message_reply', {
+    // The same session on the same daemon: a resync (the daemon may still hold it), not a duplicate.
+    const cancel = await h.daemon.nextRequest('cancel_resending_encrypted_message');
+    cancel.conn.reply(cancel, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
+    const again = await h.daemon.nextRequest('start_resending_encrypted_message');
+    expect(hex(again.bytes)).toBe(hex(original.bytes));
+    again.conn.reply(again, 'start_resending_encrypted_message_reply', {
       plaintext: bytes(2, 2),
       error_code: 0,
     });

@@ -1,6 +1,6 @@
 /**
- * Every vector of vectors/bacap_vectors.json (hpqc's own vectors, spec/crypto.md §3) and
- * vectors/newkeypair_selfderived.json (seed → caps, spec/crypto.md §2.4).
+ * Every vector of vectors/bacap_vectors.json (hpqc's own vectors, from hpqc `testvectors/bacap/`) and
+ * vectors/newkeypair_selfderived.json (seed → caps, as kpclientd's NewKeypair derives them).
  *
  * The vector files live with the design docs. They are looked up in $KATZENPOST_VECTORS_DIR, then
  * test/fixtures/vectors, then ../shared/vectors next to the repository.
@@ -111,7 +111,7 @@ function indexAt(wc: Uint8Array, steps: number): Uint8Array {
   return advanceIndexTo(first, indexCounter(first) + BigInt(steps));
 }
 
-/** hpqc testvectors' deterministicBytes(label, name, n) (spec/crypto.md §3). */
+/** hpqc testvectors' deterministicBytes(label, name, n) (hpqc `testvectors/cmd/generate`). */
 function deterministicBytes(label: string, name: string, n: number): Uint8Array {
   return hkdfBlake2b512(utf8(`hpqc-vector-seed-${label}`), undefined, utf8(name), n);
 }

@@ -4,7 +4,7 @@ import { blake2b256, hkdfBlake2b512 } from '../../../src/crypto/index.js';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('blake2b256', () => {
-  it('hashes the empty string to the check value of spec/crypto.md §7', () => {
+  it('hashes the empty string to the BLAKE2b-256 check value', () => {
     expect(hex(blake2b256(new Uint8Array(0)))).toBe(
       '0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8',
     );

@@ -15,7 +15,7 @@ describe('devnet geometry', () => {
     expect(Object.keys(sizes.pigeonhole)).toEqual(Object.keys(DOCKER_PIGEONHOLE_GEOMETRY));
   });
 
-  it('has the intermediate sizes of daemon-semantics §3.1', () => {
+  it("has the intermediate sizes of katzenpost's pigeonhole/geo for the docker geometry", () => {
     expect(sizes.boxCiphertext).toBe(1569);
     expect(sizes.innerPadded).toBe(1674);
     expect(sizes.mkemEnvelope).toBe(1702);

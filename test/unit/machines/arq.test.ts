@@ -9,7 +9,10 @@ function run(kind: ArqKind, events: ArqEvent[]) {
   const transmitted: number[] = [];
   const actor = createActor(
     arqMachine.provide({
-      actions: { transmit: ({ context }) => void transmitted.push(context.transmissions) },
+      actions: {
+        transmit: ({ context }) => void transmitted.push(context.transmissions),
+        requestResyncCancel: () => {},
+      },
     }),
     { input: { queryId: 'ab', kind, request: new Uint8Array([1, 2, 3]), cancelKey: 'cd' } },
   );
@@ -52,14 +55,50 @@ describe('ARQ operation machine', () => {
     });
   });
 
-  it('code 24 ends the operation as cancelled', () => {
-    expect(run('copyCommand', [reply(24)]).snapshot.output).toEqual({ outcome: 'cancelled' });
+  it('code 24 after a cancel ends the operation as cancelled', () => {
+    expect(run('copyCommand', [{ type: 'op.cancel' }, reply(24)]).snapshot.output).toEqual({
+      outcome: 'cancelled',
+    });
   });
 
-  it('a replay transmits the same request again; a resume does not', () => {
-    const resumed = run('encryptedMessage', [{ type: 'op.pause' }, { type: 'op.resume' }]);
-    expect(resumed.transmitted).toEqual([0]);
-    expect(resumed.snapshot.value).toBe('awaiting');
+  it('a resync cancels at the daemon, absorbs its code 24 and sends the same request once answered', () => {
+    const resync: ArqEvent[] = [{ type: 'op.pause' }, { type: 'op.resync.begin' }];
+    const asked = run('encryptedMessage', resync);
+    expect(asked.snapshot.value).toBe('resyncing');
+    expect(asked.snapshot.context.resyncs).toBe(1);
+    const absorbed = run('encryptedMessage', [...resync, reply(24)]);
+    expect(absorbed.snapshot.value).toBe('resyncing');
+    const again = run('encryptedMessage', [...resync, reply(24), { type: 'op.resync.answered' }]);
+    expect(again.snapshot.value).toBe('awaiting');
+    expect(again.transmitted).toEqual([0, 1]);
+  });
+
+  it('a real reply during a resync ends the operation as in awaiting; a later answer sends nothing', () => {
+    const resync: ArqEvent[] = [{ type: 'op.pause' }, { type: 'op.resync.begin' }];
+    const done = run('encryptedMessage', [...resync, reply(0), { type: 'op.resync.answered' }]);
+    expect(done.snapshot.output).toMatchObject({ outcome: 'done' });
+    expect(done.transmitted).toEqual([0]);
+    expect(run('encryptedMessage', [...resync, reply(1)]).snapshot.output).toMatchObject({
+      outcome: 'expected',
+      errorCode: 1,
+    });
+    expect(run('copyCommand', [...resync, reply(3)]).snapshot.output).toMatchObject({ outcome: 'failed' });
+  });
+
+  it('during a resync: a lost link pauses again, a cancel goes to cancelling, close ends it', () => {
+    const resync: ArqEvent[] = [{ type: 'op.pause' }, { type: 'op.resync.begin' }];
+    const twice = run('encryptedMessage', [...resync, { type: 'op.pause' }, { type: 'op.resync.begin' }]);
+    expect(twice.snapshot.value).toBe('resyncing');
+    expect(twice.snapshot.context.resyncs).toBe(2);
+    const cancelled = run('encryptedMessage', [...resync, { type: 'op.cancel' }, reply(24)]);
+    expect(cancelled.snapshot.output).toEqual({ outcome: 'cancelled' });
+    expect(cancelled.transmitted).toEqual([0]);
+    expect(run('encryptedMessage', [...resync, { type: 'op.close' }]).snapshot.output).toEqual({
+      outcome: 'closed',
+    });
+  });
+
+  it('a replay transmits the same request again', () => {
     const replayed = run('encryptedMessage', [
       { type: 'op.pause' },
       { type: 'op.replay' },
@@ -70,22 +109,20 @@ describe('ARQ operation machine', () => {
     expect(replayed.snapshot.context.request).toEqual(new Uint8Array([1, 2, 3]));
   });
 
-  it('a sent cancel waits for the daemon; a local cancel ends at once; a pause while cancelling ends it', () => {
-    expect(run('encryptedMessage', [{ type: 'op.cancel', sent: true }]).snapshot.value).toBe('cancelling');
-    expect(run('encryptedMessage', [{ type: 'op.cancel', sent: true }, reply(24)]).snapshot.output).toEqual({
+  it('a cancel with the link up waits for the daemon; paused, it ends at once; a pause while cancelling ends it', () => {
+    expect(run('encryptedMessage', [{ type: 'op.cancel' }]).snapshot.value).toBe('cancelling');
+    expect(run('encryptedMessage', [{ type: 'op.cancel' }, reply(24)]).snapshot.output).toEqual({
       outcome: 'cancelled',
     });
-    expect(
-      run('encryptedMessage', [{ type: 'op.cancel', sent: true }, { type: 'op.cancelAck' }]).snapshot.value,
-    ).toBe('cancelled');
-    expect(run('encryptedMessage', [{ type: 'op.cancel', sent: true }, reply(0)]).snapshot.value).toBe(
-      'done',
+    expect(run('encryptedMessage', [{ type: 'op.cancel' }, { type: 'op.cancelAck' }]).snapshot.value).toBe(
+      'cancelled',
     );
-    expect(
-      run('encryptedMessage', [{ type: 'op.pause' }, { type: 'op.cancel', sent: false }]).snapshot.value,
-    ).toBe('cancelled');
+    expect(run('encryptedMessage', [{ type: 'op.cancel' }, reply(0)]).snapshot.value).toBe('done');
+    expect(run('encryptedMessage', [{ type: 'op.pause' }, { type: 'op.cancel' }]).snapshot.value).toBe(
+      'cancelled',
+    );
     const dropped = run('encryptedMessage', [
-      { type: 'op.cancel', sent: true },
+      { type: 'op.cancel' },
       { type: 'op.pause' },
       { type: 'op.replay' },
     ]);

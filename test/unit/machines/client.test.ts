@@ -22,6 +22,7 @@ function start() {
   const sent: Uint8Array[] = [];
   const commands: ConnectionCommand[] = [];
   let report: (r: ConnectionReport) => void = () => {};
+  let crash: () => void = () => {};
   // A stand-in connection: a transport child (the registry writes requests to it) and a driver
   // through which the test reports what the connection would.
   const connection = setup({
@@ -31,6 +32,7 @@ function start() {
       }),
       driver: fromCallback(({ sendBack }) => {
         report = (r) => sendBack({ type: 'test.report', report: r });
+        crash = () => sendBack({ type: 'test.crash' });
       }),
     },
   }).createMachine({
@@ -41,6 +43,12 @@ function start() {
     on: {
       'test.report': {
         actions: sendParent(({ event }) => (event as unknown as { report: ConnectionReport }).report),
+      },
+      // A bug: an action that throws fails the connection actor.
+      'test.crash': {
+        actions: () => {
+          throw new Error('a bug in the connection');
+        },
       },
       '*': { actions: ({ event }) => void commands.push(event as ConnectionCommand) },
     },
@@ -92,9 +100,10 @@ function start() {
       op: op(n),
       respond: (r: Result<ArqOutput>) => outcomes.push(r),
     });
+  // As the transport delivers a reply: straight to the registry (ConnectionInput.replyTarget).
   const reply = (n: number, code = 0) =>
-    report({
-      type: 'connection.message',
+    registry().send({
+      type: 'transport.reply',
       message: {
         key: 'start_resending_encrypted_message_reply',
         body: { query_id: qid(n), error_code: code },
@@ -107,6 +116,7 @@ function start() {
     emitted,
     outcomes,
     report: (r: ConnectionReport) => report(r),
+    crash: () => crash(),
     ready,
     status,
     startOp,
@@ -134,6 +144,27 @@ describe('client machine', () => {
     t.ready();
     t.report({ type: 'connection.lost', graceful: true, error: undefined, requested: true });
     expect(link(t)).toBe('disconnected');
+  });
+
+  it('stops waiting when the application disconnects while the link is down: the link is disconnected and a new operation fails at once', () => {
+    const t = start();
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.ready();
+    t.report({ type: 'connection.lost', graceful: false, error: undefined, requested: false });
+    // The redial has heard the daemon's status when disconnect() stops it.
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.actor.send({ type: 'client.disconnect' });
+    expect(link(t)).toBe('disconnected');
+    expect(mixnet(t)).toBe('offline');
+    expect(t.commands.map((c) => c.type)).toContain('connection.disconnect');
+    t.startOp(1);
+    expect(t.outcomes.map((o) => (o.ok ? o.value : o.error.name))).toEqual(['NotConnectedError']);
+    expect(t.emitted.filter((e) => e.type === 'linkLost').at(-1)).toEqual({
+      type: 'linkLost',
+      graceful: true,
+      error: undefined,
+      requested: true,
+    });
   });
 
   it('routes a reply to the operation that owns its query id, and forgets the operation once settled', () => {
@@ -188,6 +219,20 @@ describe('client machine', () => {
     t.actor.send({ type: 'client.close' });
     expect(t.outcomes).toEqual([{ ok: true, value: { outcome: 'closed' } }]);
     expect(t.commands.map((c) => c.type)).toContain('connection.close');
+  });
+
+  it('fails with the error of a child that fails as an actor (a bug), and stops its other child', () => {
+    const t = start();
+    const failures: unknown[] = [];
+    // As the facade does: the root's error listener is the one safety net (src/clientSession.ts).
+    t.actor.subscribe({ error: (error) => failures.push(error) });
+    t.report({ type: 'connection.message', message: t.status(true) });
+    t.ready();
+    t.crash();
+    expect(t.actor.getSnapshot().status).toBe('error');
+    expect(failures.map((e) => (e as Error).message)).toEqual(['a bug in the connection']);
+    expect(t.actor.system.get('registry')).toBeUndefined();
+    expect(t.actor.system.get('connection')).toBeUndefined();
   });
 
   it('keeps thousands of operations out of its own snapshot: its children are the connection and the registry', () => {
