@@ -25,6 +25,8 @@ export class LocalRequests {
   constructor(
     private readonly deadlines: Deadlines,
     private readonly transmit: (bytes: Uint8Array) => void,
+    /** Told just before each request is answered. */
+    private readonly onSettle: (queryId: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -49,6 +51,7 @@ export class LocalRequests {
     this.entries.delete(queryId);
     this.deadlines.clear(queryId);
     if (!entry.sent) this.held--;
+    this.onSettle(queryId);
     entry.respond(result);
   }
 

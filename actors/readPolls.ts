@@ -27,16 +27,34 @@ export interface ReadPollsHost {
   startOp(c: Command<'registry.startOp'>): void;
   startLocal(c: Command<'registry.request'>): void;
   cancel(c: Command<'registry.cancel'>): void;
+  /** Operations and local requests in flight, the scheduler's own included. */
+  inFlight(): number;
+}
+
+export interface ReadPolls {
+  scheduler: WaitingReads;
+  /** Told as each operation or local request settles: the application's let the scheduler go on. */
+  settling(queryId: string): void;
 }
 
 /** The scheduler, or undefined when the option turns it off (the daemon retries such reads). */
-export function waitingReadsFor(input: RegistryInput, host: ReadPollsHost): WaitingReads | undefined {
+export function waitingReadsFor(input: RegistryInput, host: ReadPollsHost): ReadPolls | undefined {
   if (input.waitingReads === false) return undefined;
   const policy = { ...DEFAULT_WAITING_READS, ...(input.waitingReads || {}) };
-  return new WaitingReads(
+  /** Query ids of the scheduler's own polls and encrypt_reads (the rest are the application's). */
+  const own = new Set<string>();
+  // Removed as each settles, a refused start (which never enters the registry's tables) included.
+  const tracked =
+    <T>(queryId: string, respond: (result: T) => void) =>
+    (result: T) => {
+      own.delete(queryId);
+      respond(result);
+    };
+  const scheduler = new WaitingReads(
     {
       clock: input.clock,
       sendSlotMs: () => input.sendSlotMs?.() ?? DEFAULT_SEND_SLOT_MS,
+      appBusy: () => host.inFlight() > own.size,
       poll(params, respond, parent) {
         const call = startResendingEncryptedMessage(params);
         const queryId = randomId();
@@ -46,18 +64,25 @@ export function waitingReadsFor(input: RegistryInput, host: ReadPollsHost): Wait
           request: encodeWithQueryId(call.key, call.body as never, queryId),
           cancelKey: hex(call.cancelKey),
         };
-        host.startOp({ type: 'registry.startOp', op, ...(parent ? { parent } : {}), respond });
+        own.add(op.queryId);
+        host.startOp({
+          type: 'registry.startOp',
+          op,
+          ...(parent ? { parent } : {}),
+          respond: tracked(op.queryId, respond),
+        });
       },
       encryptRead(readCap, index, respond) {
         const { request, body } = requests.encryptRead(readCap, index);
         const queryId = randomId();
+        own.add(hex(queryId));
         host.startLocal({
           type: 'registry.request',
           queryId: hex(queryId),
           bytes: encodeWithQueryId(request.key as 'encrypt_read', body as never, queryId),
           request,
           timeoutMs: ENCRYPT_READ_TIMEOUT_MS,
-          respond: respond as Respond<unknown>,
+          respond: tracked(hex(queryId), respond as Respond<unknown>),
         });
       },
       cancelPoll(envelopeHash) {
@@ -74,4 +99,10 @@ export function waitingReadsFor(input: RegistryInput, host: ReadPollsHost): Wait
     },
     policy,
   );
+  return {
+    scheduler,
+    settling(queryId) {
+      if (!own.has(queryId)) scheduler.appSettled();
+    },
+  };
 }

@@ -70,7 +70,11 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     const byCancelKey = new CancelIndex();
     const works = new Works(self, system);
     const deadlines = new Deadlines(input.clock);
-    const locals = new LocalRequests(deadlines, (bytes) => transmit(bytes));
+    const locals = new LocalRequests(
+      deadlines,
+      (bytes) => transmit(bytes),
+      (queryId) => polls?.settling(queryId),
+    );
     const surbs = new SurbReplies(deadlines);
     const cancels = new Cancels({
       transmit: (bytes) => transmit(bytes),
@@ -82,7 +86,13 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     let heldOps = 0;
     const held = () => locals.held + heldOps;
     // Its polls are operations and local requests here.
-    const waiting = waitingReadsFor(input, { startOp, startLocal, cancel });
+    const polls = waitingReadsFor(input, {
+      startOp,
+      startLocal,
+      cancel,
+      inFlight: () => locals.size + ops.size,
+    });
+    const waiting = polls?.scheduler;
     input.exposeStats?.(() => ({
       requests: locals.size,
       operations: ops.size,
@@ -172,6 +182,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       ops.delete(queryId);
       if (!entry.actor) heldOps--;
       byCancelKey.remove(entry.input.cancelKey, queryId);
+      polls?.settling(queryId);
       entry.respond(ok(output));
     }
 

@@ -11,6 +11,7 @@
  * flag instead. Its first poll goes out at once, like any request. A read answered BoxIDNotFound is a
  * *waiting read*, and from then on:
  *
+ * - a read just found waiting is re-polled `youngPolls` more times as a first poll (default none);
  * - the `inDaemon` oldest waiting reads are polled back to back (a new poll as each answer comes), so
  *   a read whose box is written next returns within a few send slots of the write;
  * - the others wait here, and are polled one at a time (one lane), each after an exponential backoff
@@ -19,41 +20,20 @@
  *   after a backoff always takes a fresh envelope (a new encryptRead): the courier's cached answer for
  *   an old one dates from the previous poll.
  *
- * So at most `inDaemon` + 1 waiting reads are at the daemon at any time, and the app's own resend queue
- * holds at most that many follow-ups: its new requests always get slots.
+ * So at most `inDaemon` + 1 waiting reads are at the daemon: the app's new requests always get slots.
+ *
+ * Slots are not all: kpclientd makes a connection's local requests one after another (encrypt_read is
+ * seconds of CTIDH), decrypts every reply one after another daemon-wide, and the replicas share their
+ * CPU among all polls. So while the application has a request in flight (first polls included) the
+ * scheduler yields: at most `whileAppBusy` own requests out, no fresh envelope unless a read is starved.
  */
 import type { AnyActorRef } from 'xstate';
 import type { TimerClock } from '../machines/registry.js';
 import { type ArqOutput, hex, type Result, type StartResendingParams } from '../src/protocol/index.js';
 import type { EncryptResult } from '../src/protocol/types.js';
+import type { WaitingReadsPolicy } from './waitingReadsPolicy.js';
 
-/** How the client paces reads that wait for a box to be written (`ConnectOptions.waitingReads`). */
-export interface WaitingReadsPolicy {
-  /** Waiting reads polled back to back, at most. @default 2 */
-  inDaemon: number;
-  /** Backoff of the others in send slots: `backoffBaseSlots` doubling to `backoffMaxSlots`. @default 4, 64 */
-  backoffBaseSlots: number;
-  backoffMaxSlots: number;
-  /** Polls of one envelope before a fresh one (the courier re-dispatches a cached envelope 5 times). @default 5 */
-  pollsPerEnvelope: number;
-  /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
-  minDelayMs: number;
-  /**
-   * First polls (reads not answered yet) at the daemon at once, at most; the rest wait their turn here,
-   * so that reads never fill the daemon's per-app request queue (16), behind which every local request
-   * of the connection would wait. @default 12
-   */
-  firstPolls: number;
-}
-
-export const DEFAULT_WAITING_READS: WaitingReadsPolicy = {
-  inDaemon: 2,
-  backoffBaseSlots: 4,
-  backoffMaxSlots: 64,
-  pollsPerEnvelope: 5,
-  minDelayMs: 50,
-  firstPolls: 12,
-};
+export { DEFAULT_WAITING_READS, type WaitingReadsPolicy } from './waitingReadsPolicy.js';
 
 const BOX_ID_NOT_FOUND = 1;
 
@@ -76,6 +56,8 @@ export interface WaitingReadsHost {
   cancelPoll(envelopeHash: Uint8Array): void;
   /** Mean gap between send slots in ms (1/LambdaP of the current document). */
   sendSlotMs(): number;
+  /** True while a request of the application (not one of the scheduler's) is in flight. */
+  appBusy(): boolean;
   clock: TimerClock;
 }
 
@@ -98,6 +80,11 @@ interface Read {
   busy: Uint8Array | 'encrypting' | undefined;
   timer: unknown;
   cancelled: boolean;
+  /** Held while the application is busy: its next request wants a fresh envelope (or not). */
+  held: boolean | undefined;
+  /** It has waited long enough for a fresh envelope to be made even while the application is busy. */
+  starved: boolean;
+  starveTimer: unknown;
 }
 
 export class WaitingReads {
@@ -110,9 +97,10 @@ export class WaitingReads {
   private readonly unsent: Read[] = [];
   private firstInFlight = 0;
   private started = 0;
+  /** Reads whose next request waits for the application (oldest held first). */
+  private readonly heldBack: Read[] = [];
   /** The read whose poll holds the lane. */
   private lane: Read | undefined;
-  /** Figures for tests and stats: polls sent, fresh envelopes made. */
   readonly counts = { polls: 0, freshEnvelopes: 0 };
 
   constructor(
@@ -151,6 +139,9 @@ export class WaitingReads {
       busy: undefined,
       timer: undefined,
       cancelled: false,
+      held: undefined,
+      starved: false,
+      starveTimer: undefined,
     };
     this.reads.set(id, read);
     this.unsent.push(read);
@@ -192,13 +183,16 @@ export class WaitingReads {
     return found;
   }
 
+  /** A request of the application has settled: held requests may go now. */
+  appSettled(): void {
+    if (this.heldBack.length > 0) this.release();
+  }
+
   /** The client is closing or gave up: reads with no poll at the daemon end here. */
   endIdle(output: ArqOutput): void {
     for (const [id, read] of this.reads)
       if (read.busy === undefined) this.finish(id, { ok: true, value: output });
   }
-
-  // ---- polling ----
 
   private live(read: Read): boolean {
     return this.reads.get(read.id) === read;
@@ -209,8 +203,24 @@ export class WaitingReads {
     return i >= 0 && i < this.policy.inDaemon;
   }
 
-  /** Polls now: with the current envelope while it is fresh enough, else with a new one. */
+  /** Just found waiting: its box was perhaps written a moment ago (a read right after its write). */
+  private young(read: Read): boolean {
+    return read.misses <= this.policy.youngPolls;
+  }
+
+  /** Polls now, or holds it while it must yield to the application (first and young polls are its own, counted as first polls). */
   private send(read: Read, freshEnvelope = read.polls >= this.policy.pollsPerEnvelope): void {
+    if (read.first === undefined && !this.mayGo(read, freshEnvelope)) this.holdBack(read, freshEnvelope);
+    else this.go(read, freshEnvelope);
+  }
+
+  /** Polls with the current envelope while it is fresh enough, else with a new one. */
+  private go(read: Read, freshEnvelope: boolean): void {
+    if (freshEnvelope) {
+      this.host.clock.clearTimeout(read.starveTimer);
+      read.starveTimer = undefined;
+      read.starved = false;
+    }
     if (!freshEnvelope) return void this.pollWith(read);
     read.busy = 'encrypting';
     this.host.encryptRead(read.params.readCap, read.params.messageBoxIndex, (result) => {
@@ -223,6 +233,52 @@ export class WaitingReads {
       read.polls = 0;
       this.pollWith(read);
     });
+  }
+
+  /** The scheduler's own requests at the daemon now, and the application's reads' (first and young polls). */
+  private inFlight(): { own: number; app: number } {
+    const n = { own: 0, app: 0 };
+    for (const read of this.reads.values()) {
+      if (read.busy === undefined) continue;
+      if (read.first !== undefined) n.app++;
+      else n.own++;
+    }
+    return n;
+  }
+
+  private mayGo(read: Read, freshEnvelope: boolean): boolean {
+    if (this.policy.whileAppBusy === Number.POSITIVE_INFINITY) return true;
+    const { own, app } = this.inFlight();
+    if (app === 0 && !this.host.appBusy()) return true;
+    if (freshEnvelope && !read.starved) return false;
+    return own < this.policy.whileAppBusy || (read.starved && own === 0);
+  }
+
+  private holdBack(read: Read, freshEnvelope: boolean): void {
+    read.held = freshEnvelope;
+    this.heldBack.push(read);
+    if (freshEnvelope && read.starveTimer === undefined && !read.starved) {
+      read.starveTimer = this.host.clock.setTimeout(() => {
+        read.starveTimer = undefined;
+        read.starved = true;
+        if (this.live(read) && read.held !== undefined) this.release();
+      }, this.policy.backoffMaxSlots * this.host.sendSlotMs());
+    }
+  }
+
+  /** Sends the held requests that may go now, oldest first. */
+  private release(): void {
+    for (let i = 0; i < this.heldBack.length; ) {
+      const read = this.heldBack[i]!;
+      const fresh = read.held === true || read.polls >= this.policy.pollsPerEnvelope;
+      if (!this.mayGo(read, fresh)) {
+        i++;
+        continue;
+      }
+      this.heldBack.splice(i, 1);
+      read.held = undefined;
+      this.go(read, fresh);
+    }
   }
 
   private pollWith(read: Read): void {
@@ -240,6 +296,7 @@ export class WaitingReads {
   private answered(read: Read, result: Result<ArqOutput>): void {
     read.busy = undefined;
     if (this.lane === read) this.releaseLane();
+    if (this.heldBack.length > 0) queueMicrotask(() => this.release());
     if (!this.live(read)) return;
     const id = read.id;
     const notFound =
@@ -253,6 +310,12 @@ export class WaitingReads {
     }
     read.misses++;
     if (read.misses === 1) this.enlist(read);
+    // Young: re-polled as a first poll again (under the same cap), before it joins the others.
+    if (this.young(read)) {
+      read.first = 'queued';
+      this.unsent.push(read);
+      return void this.sendFirst();
+    }
     this.next(read);
   }
 
@@ -274,7 +337,9 @@ export class WaitingReads {
       this.policy.backoffBaseSlots * 2 ** Math.max(0, read.misses - 1),
       this.policy.backoffMaxSlots,
     );
-    const delay = Math.max(minDelayMs, slots * this.host.sendSlotMs()) * (0.5 + Math.random());
+    const { jitter } = this.policy;
+    const delay =
+      Math.max(minDelayMs, slots * this.host.sendSlotMs()) * (1 - jitter + 2 * jitter * Math.random());
     read.timer = this.host.clock.setTimeout(() => {
       read.timer = undefined;
       // Promoted meanwhile: it is polled as a hot read.
@@ -310,6 +375,9 @@ export class WaitingReads {
     if (!read) return;
     this.reads.delete(id);
     this.host.clock.clearTimeout(read.timer);
+    this.host.clock.clearTimeout(read.starveTimer);
+    const h = this.heldBack.indexOf(read);
+    if (h >= 0) this.heldBack.splice(h, 1);
     this.firstAnswered(read);
     const wasHot = this.hot(read);
     const w = this.waiting.indexOf(read);
@@ -324,7 +392,7 @@ export class WaitingReads {
   /** A hot place freed: the oldest cold read takes it, now. */
   private promote(): void {
     const read = this.waiting[this.policy.inDaemon - 1];
-    if (!read || read.busy !== undefined) return;
+    if (!read || read.busy !== undefined || read.first !== undefined) return;
     this.host.clock.clearTimeout(read.timer);
     const d = this.due.indexOf(read);
     if (d >= 0) this.due.splice(d, 1);

@@ -67,7 +67,7 @@ export interface RegistryInput {
 export type WaitingReadsOption =
   | false
   | {
-      /** Waiting reads polled back to back, at most. @default 2 */
+      /** Waiting reads polled back to back, at most. @default 1 */
       inDaemon?: number;
       /** First backoff of the other waiting reads, in send slots (it doubles). @default 4 */
       backoffBaseSlots?: number;
@@ -79,6 +79,12 @@ export type WaitingReadsOption =
       minDelayMs?: number;
       /** First polls at the daemon at once, at most (its per-app request queue holds 16). @default 12 */
       firstPolls?: number;
+      /** The scheduler's own requests at the daemon at once while the application's are in flight (Infinity: no yielding). @default 0 */
+      whileAppBusy?: number;
+      /** Re-polls at once of a read just found waiting, before it joins the others. @default 0 */
+      youngPolls?: number;
+      /** Fraction of each backoff added or removed at random, so readers do not poll in step; 0 for none. @default 0.5 */
+      jitter?: number;
     };
 
 /** Sent by the facade. */

@@ -56,7 +56,7 @@ export interface ConnectOptions {
   logger?: Logger;
   /**
    * How reads of boxes not written yet are polled. By default the client polls them itself (no-retry
-   * requests): the 2 oldest back to back, the others one at a time with backoff, each with a fresh
+   * requests): the oldest back to back, the others one at a time with backoff, each with a fresh
    * envelope when the courier would answer from its cache, so that such reads never starve the client's
    * other requests. `false`: leave them to the daemon, which re-polls every one on every send slot.
    */
@@ -124,11 +124,14 @@ function validateWaitingReads(option: WaitingReadsOption | undefined): void {
   for (const [name, value] of Object.entries(option)) {
     if (value === undefined) continue;
     const least = name === 'firstPolls' || name === 'pollsPerEnvelope' ? 1 : 0;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < least) {
+    const unbounded = name === 'whileAppBusy' && value === Number.POSITIVE_INFINITY;
+    if (typeof value !== 'number' || (!Number.isFinite(value) && !unbounded) || value < least) {
       throw new InvalidArgumentError(
         `waitingReads.${name}`,
         `expected a finite number ≥ ${least}, got ${String(value)}`,
       );
     }
   }
+  if (option.jitter !== undefined && option.jitter > 1)
+    throw new InvalidArgumentError('waitingReads.jitter', 'expected a fraction in [0, 1]');
 }

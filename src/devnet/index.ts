@@ -64,6 +64,13 @@ export interface DevnetQuirks {
    * success, the devnet serves the success.
    */
   staleNegative?: boolean;
+  /**
+   * kpclientd decrypts every Pigeonhole reply with a payload (a BoxIDNotFound too) on one goroutine for
+   * the whole daemon, one CTIDH operation each (`ctidhCostMs`), so replies wait for each other. Default
+   * `true` (as kpclientd v0.0.99). `false`: each reply pays its cost in parallel. No effect while
+   * `ctidhCostMs` is 0.
+   */
+  serialReplyDecryption?: boolean;
 }
 
 /**
@@ -219,6 +226,8 @@ export interface Devnet {
     resendSlots: number;
     /** Send slots that carried a new request. One packet leaves per slot, daemon-wide. */
     freshSlots: number;
+    /** Replies this daemon decrypted (a CTIDH operation each), and the simulated ms they queued behind others. */
+    replyDecryption: { decrypted: number; waitedMs: number };
   };
   /** Internals for tests: the simulated network. */
   readonly network: Network;
@@ -348,6 +357,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       mixnetConnected: () => mixnetConnected,
       authorities: authorityInfo,
       dropRepliesWhileDisconnected: quirks.dropRepliesWhileDisconnected ?? true,
+      serialReplyDecryption: quirks.serialReplyDecryption ?? true,
       log,
       faults: () => faults,
       slots,
@@ -437,6 +447,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       connections: guard.stats(),
       resendSlots: slots.resend,
       freshSlots: slots.fresh,
+      replyDecryption: daemon.ingressCounts,
     }),
     close: () => life.close(),
     closed: () => life.closed(),

@@ -42,6 +42,11 @@ export interface TimingProfile {
   replicaJitterMs: number;
   /** Cost of one CTIDH operation (0 for fast runs; 660–2300 ms for realism). */
   ctidhMs: number;
+  /**
+   * Cores that CTIDH work shares, network-wide (replicas and daemon, network/cpu.ts): Infinity (the
+   * default) runs it all at once; the project machine's real testnet has 2. Not a delay: never warped.
+   */
+  ctidhCores: number;
   /** Courier envelope dedup cache lifetime (5 min). */
   courierDedupTtlMs: number;
   /** Age after which a courier re-dispatches an envelope that got no replica reply at all (30 s). */
@@ -79,6 +84,7 @@ export const PROFILES: Record<DevnetProfile, TimingProfile> = {
     linkMeanMs: 200,
     replicaJitterMs: 200,
     ctidhMs: 0,
+    ctidhCores: Number.POSITIVE_INFINITY,
     courierDedupTtlMs: 5 * MINUTE,
     courierRedispatchGraceMs: 30 * SECOND,
     copyDedupTtlMs: 30 * MINUTE,
@@ -101,6 +107,7 @@ export const PROFILES: Record<DevnetProfile, TimingProfile> = {
     linkMeanMs: 0,
     replicaJitterMs: 0,
     ctidhMs: 0,
+    ctidhCores: Number.POSITIVE_INFINITY,
     courierDedupTtlMs: 5 * MINUTE,
     courierRedispatchGraceMs: 30 * SECOND,
     copyDedupTtlMs: 30 * MINUTE,
@@ -130,6 +137,6 @@ export function resolveTiming(
   }
   const warped = {} as TimingProfile;
   for (const [k, v] of Object.entries(nominal))
-    (warped as unknown as Record<string, number>)[k] = v / timeWarp;
+    (warped as unknown as Record<string, number>)[k] = k === 'ctidhCores' ? v : v / timeWarp;
   return { nominal, warped };
 }

@@ -11,8 +11,9 @@
  * - broadcasts (gateway status, new documents) and shutdown.
  */
 import type { DecodedRequest } from '../../wire/messages.js';
-import { type Clock, sleep } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Sizes } from '../geometry.js';
+import { ctidhWork } from '../network/cpu.js';
 import type { Directory } from '../network/directory.js';
 import type { Network } from '../network/network.js';
 import type { Drbg } from '../rng.js';
@@ -21,6 +22,7 @@ import { ArqTable } from './arq.js';
 import type { AuthorityInfo } from './authorities.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import { Egress, type SlotCounts } from './egress.js';
+import { Ingress } from './ingress.js';
 import { LegacyMessages } from './legacy.js';
 import type { LocalContext } from './localHandler.js';
 import { answerLocal, isLocalRequest } from './localRequests.js';
@@ -41,6 +43,8 @@ export interface DaemonOptions {
   mixnetConnected: () => boolean;
   authorities: AuthorityInfo[];
   dropRepliesWhileDisconnected: boolean;
+  /** Replies are decrypted one at a time, daemon-wide (ingress.ts); default true, as kpclientd. */
+  serialReplyDecryption?: boolean;
   log: (line: string) => void;
   /** Fault knobs the devnet handle sets (index.ts); read when a socket is accepted or closes. */
   faults?: () => { stallHandshakes: HandshakeStall | null; ignoreThinClose: boolean };
@@ -57,6 +61,7 @@ export class Daemon implements ConnectionHandler {
   private readonly arqs: ArqTable;
   private readonly legacy: LegacyMessages;
   private readonly egress: Egress;
+  private readonly ingress: Ingress;
   private stopped = false;
   private built = 0;
   /** Connections whose handshake a fault stalled: their session_token goes unanswered. */
@@ -105,6 +110,13 @@ export class Daemon implements ConnectionHandler {
       dispatch: (app, request) => this.dispatchMixnet(app, request),
       log,
       slots: options.slots ?? { resend: 0, fresh: 0 },
+    });
+    this.ingress = new Ingress({
+      clock: options.clock,
+      ctidhMs: () => timing.ctidhMs,
+      work: () => ctidhWork(options.clock, timing, 1),
+      serial: options.serialReplyDecryption ?? true,
+      log,
     });
     this.unsubscribeEpoch = net.onNewEpoch((dir) => this.broadcastDocument(dir));
   }
@@ -196,8 +208,7 @@ export class Daemon implements ConnectionHandler {
   }
 
   private ctidh(ops: number): Promise<void> {
-    const ms = this.opts.timing.ctidhMs * ops;
-    return ms > 0 ? sleep(this.opts.clock, ms) : Promise.resolve();
+    return ctidhWork(this.opts.clock, this.opts.timing, ops);
   }
 
   private dispatchMixnet(app: App, request: MixnetRequest): void {
@@ -214,7 +225,12 @@ export class Daemon implements ConnectionHandler {
     }
   }
 
-  /** Every SURB reply lands here: a legacy message's, else an ARQ's. */
+  /** Replies decrypted by the ingress, and the simulated ms they waited behind others. */
+  get ingressCounts(): { decrypted: number; waitedMs: number } {
+    return { ...this.ingress.counts };
+  }
+
+  /** Every SURB reply lands here: a legacy message's, else an ARQ's, in turn (ingress.ts). */
   private onSurbReply(surb: string, payload: Uint8Array): void {
     if (this.stopped) return;
     if (!this.opts.mixnetConnected()) {
@@ -222,6 +238,11 @@ export class Daemon implements ConnectionHandler {
       this.opts.network.stats.packetsLost++;
       return;
     }
+    this.ingress.deliver(payload, () => this.handleSurbReply(surb, payload));
+  }
+
+  private handleSurbReply(surb: string, payload: Uint8Array): void {
+    if (this.stopped) return;
     let handled = false;
     guarded(this.log.bind(this), 'legacy reply', () => {
       handled = this.legacy.reply(surb, payload);

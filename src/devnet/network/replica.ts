@@ -28,6 +28,7 @@ import {
 import { decapsulate, envelopeReply, isValidPublicKey, type NikeKeypair } from '../pigeonhole/mkem.js';
 import { type BoxStore, MemoryBoxStore } from './boxStore.js';
 import type { NetworkContext } from './context.js';
+import { ctidhWork } from './cpu.js';
 import { type Directory, shardsFor } from './directory.js';
 import type { ReplicaMessage, ReplicaMessageReply, ReplicaPeer } from './replicaPeer.js';
 
@@ -271,7 +272,6 @@ export class Replica implements ReplicaPeer {
 
   /** Simulated CTIDH work: `ops` operations of the configured cost. */
   private work(ops: number): Promise<void> {
-    const ms = this.net.timing.ctidhMs * ops;
-    return ms > 0 ? sleep(this.net.clock, ms) : Promise.resolve();
+    return ctidhWork(this.net.clock, this.net.timing, ops);
   }
 }

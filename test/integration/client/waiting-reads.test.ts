@@ -139,5 +139,8 @@ describe('ConnectOptions.waitingReads', () => {
     await expect(ThinClient.connect(config, { waitingReads: { inDaemon: -1 } })).rejects.toThrow(
       /waitingReads\.inDaemon/,
     );
+    await expect(ThinClient.connect(config, { waitingReads: { jitter: 1.5 } })).rejects.toThrow(
+      'waitingReads.jitter: expected a fraction in [0, 1]',
+    );
   });
 });
