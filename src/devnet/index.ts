@@ -226,8 +226,13 @@ export interface Devnet {
     resendSlots: number;
     /** Send slots that carried a new request. One packet leaves per slot, daemon-wide. */
     freshSlots: number;
-    /** Replies this daemon decrypted (a CTIDH operation each), and the simulated ms they queued behind others. */
-    replyDecryption: { decrypted: number; waitedMs: number };
+    /** How kpclientd's one-at-a-time decryption of Pigeonhole replies went (quirk `serialReplyDecryption`). */
+    replyDecryption: {
+      /** Replies this daemon decrypted, a CTIDH operation each. */
+      decrypted: number;
+      /** Simulated milliseconds those replies queued behind others. */
+      waitedMs: number;
+    };
   };
   /** Internals for tests: the simulated network. */
   readonly network: Network;

@@ -32,7 +32,7 @@ const STYLE = `
   .phase { font-size: .85rem; }
   .phase-active > .row .phase { color: #9a6700; } .phase-done > .row .phase { color: #1a7f37; }
   .phase-failed > .row .phase { color: #cf222e; } .phase-cancelled > .row .phase { color: var(--muted); }
-  .retries, .replays { font-size: .78rem; padding: 0 .45rem; border-radius: .3rem; background: #fff7ed; color: #9a3412; }
+  .retries, .replays, .resyncs { font-size: .78rem; padding: 0 .45rem; border-radius: .3rem; background: #fff7ed; color: #9a3412; }
   .steps { list-style: none; display: flex; flex-wrap: wrap; gap: .1rem .35rem; margin: .05rem 0 .3rem 1.6rem; padding: 0;
     font: 12px/1.5 ui-monospace, monospace; color: #374151; }
   .step .event { color: var(--muted); margin-right: .35rem; }

@@ -111,6 +111,7 @@ function item(node) {
   row.appendChild(el('span', 'phase', r.outcome && r.outcome !== r.phase ? r.phase + ' · ' + r.outcome : r.phase));
   if (r.transmissions > 1) row.appendChild(el('span', 'retries', (r.transmissions - 1) + (r.transmissions === 2 ? ' retry' : ' retries')));
   if (r.replays) row.appendChild(el('span', 'replays', 'replayed ×' + r.replays));
+  if (r.resyncs) row.appendChild(el('span', 'resyncs', 'resynced ×' + r.resyncs));
   li.appendChild(row);
   if (!STRUCTURAL.has(r.kind) || r.kind === 'connection') li.appendChild(lifecycle(r));
   if (node.children.length) {

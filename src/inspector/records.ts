@@ -52,6 +52,11 @@ export interface NodeRecord {
   transmissions: number;
   /** Times it was sent again because a restarted daemon had lost it. */
   replays: number;
+  /**
+   * Times it was resynchronised after the socket to the same daemon instance dropped: a cancel of what
+   * the daemon still held, then the same request again.
+   */
+  resyncs: number;
   /** When it began, in milliseconds since the epoch. */
   started: number;
   /** When it last changed, in milliseconds since the epoch. */
@@ -222,6 +227,7 @@ export function createInspectionRecords(options: RecordsOptions = {}): Inspectio
       stepsDropped: 0,
       transmissions: 0,
       replays: 0,
+      resyncs: 0,
       started: t,
       updated: t,
     };
@@ -254,8 +260,10 @@ export function createInspectionRecords(options: RecordsOptions = {}): Inspectio
         touched = true;
       }
       const transmissions = typeof context.transmissions === 'number' ? context.transmissions : 0;
-      if (transmissions !== record.transmissions) {
+      const resyncs = typeof context.resyncs === 'number' ? context.resyncs : 0;
+      if (transmissions !== record.transmissions || resyncs !== record.resyncs) {
         record.transmissions = transmissions;
+        record.resyncs = resyncs;
         touched = true;
       }
     }

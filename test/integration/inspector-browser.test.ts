@@ -3,7 +3,8 @@
  * The inspector page in a real browser: the demo (`examples/alice-bob.ts --inspect`) runs against
  * a devnet of this test, headless Chromium (the system's, driven by playwright-core) opens the
  * page, and the test reads the tree as a user of assistive technology would (roles, levels, states).
- * Then the devnet daemon restarts under the demo's read in flight, and the page shows the replay.
+ * Then the socket to the devnet daemon drops under the demo's read in flight, and the page shows its
+ * resync; then the daemon restarts, and the page shows the replay.
  *
  * Skips, saying why, where no Chromium is installed and CI is not set; in CI it runs or fails.
  */
@@ -131,6 +132,20 @@ describe.skipIf(skip)('the inspector page in headless Chromium', () => {
     await page.locator('input[name="kind"][value="write"]').check();
   });
 
+  it('shows the resync of the read in flight when the socket to the same daemon drops', async () => {
+    const pending = op('read', 'active');
+    await pending.waitFor();
+    const id = await pending.getAttribute('data-id');
+    net.dropConnections();
+    const read = page.locator(`[data-id="${id}"]`);
+    await read.locator('.resyncs').waitFor({ timeout: 20_000 });
+    expect(await read.locator('.resyncs').textContent()).toBe('resynced ×1');
+    await expect
+      .poll(() => read.locator('.step .state').allTextContents())
+      .toEqual(['awaiting', 'paused', 'resyncing', 'awaiting']);
+    expect(await read.locator('.replays').count()).toBe(0);
+  });
+
   it('shows the replay of the read in flight when the daemon restarts, then its end', async () => {
     const pending = op('read', 'active');
     await pending.waitFor();
@@ -145,6 +160,9 @@ describe.skipIf(skip)('the inspector page in headless Chromium', () => {
     demo.stdin!.write('after the restart\n');
     await page.locator(`[data-id="${id}"][data-phase="done"]`).waitFor({ timeout: 20_000 });
     expect(await read.locator('.step .state').allTextContents()).toEqual([
+      'awaiting',
+      'paused',
+      'resyncing',
       'awaiting',
       'paused',
       'awaiting',

@@ -78,6 +78,22 @@ describe('inspection records', () => {
     records.dispose();
   });
 
+  it('count a resync after the socket to the same daemon dropped, and show its resyncing step', () => {
+    const records = createInspectionRecords();
+    records.inspect(actor(client));
+    const r = ref(`op:${'b'.repeat(32)}`, registry);
+    records.inspect(snapshot(r, 'awaiting', 'xstate.init', 'active', { transmissions: 1, resyncs: 0 }));
+    records.inspect(snapshot(r, 'paused', 'op.pause', 'active', { transmissions: 1, resyncs: 0 }));
+    records.inspect(snapshot(r, 'resyncing', 'op.resync.begin', 'active', { transmissions: 1, resyncs: 1 }));
+    records.inspect(
+      snapshot(r, 'awaiting', 'op.resync.answered', 'active', { transmissions: 2, resyncs: 1 }),
+    );
+    const rec = records.get(`op:${'b'.repeat(32)}`)!;
+    expect(rec.steps.map((s) => s.state)).toEqual(['awaiting', 'paused', 'resyncing', 'awaiting']);
+    expect(rec).toMatchObject({ resyncs: 1, replays: 0, transmissions: 2, phase: 'active' });
+    records.dispose();
+  });
+
   it('follow a local request from the registry events to its reply, or to a failure when the link drops', () => {
     const records = createInspectionRecords();
     records.inspect(actor(client));
