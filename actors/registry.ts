@@ -265,7 +265,8 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
           continue;
         }
         // The same session on the same daemon may hold the operation, or have lost its reply
-        // (daemon-semantics §9.3): resynchronise. Any other session lost it: send it again.
+        // (kpclientd drops a reply with no connection to give it to: katzenpost client/pigeonhole.go
+        // 1429-1434): resynchronise. Any other session lost it: send it again.
         if (resumed) entry.actor.send({ type: 'op.resync.begin' });
         else {
           entry.actor.send({ type: 'op.replay' });

@@ -8,7 +8,7 @@
  *                session on the same daemon, which may have lost the reply while we were away)
  *   resyncing    a cancel went to the daemon for this operation, so that it holds it no more (a reply
  *                that reached kpclientd while the socket was down is dropped, and the operation wedged
- *                with no timer: daemon-semantics §9.3). The daemon answers the original with code 24
+ *                with no timer: katzenpost client/pigeonhole.go:1429-1434). The daemon answers the original with code 24
  *                if it still had it, then the cancel itself (op.resync.answered) → sending, the same
  *                bytes again. A real reply first ends the operation as in awaiting, and nothing is
  *                re-sent. Lost link: paused again, to resync (or replay) on the next session. A user
