@@ -82,6 +82,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       byCancelKey,
       opActor: (queryId) => ops.get(queryId)?.actor,
     });
+    const cancelsOnResume = new Map<string, Extract<RegistryCommand, { type: 'registry.cancel' }>>();
     /** Operations waiting for the connection (not created yet). */
     let heldOps = 0;
     const held = () => locals.held + heldOps;
@@ -204,6 +205,8 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       const entry: OpEntry = { input: c.op, parent: c.parent, respond: c.respond, actor: undefined };
       ops.set(queryId, entry);
       byCancelKey.add(c.op.cancelKey, queryId);
+      // Started again after a cancel made while down: the new start is what the caller wants.
+      cancelsOnResume.delete(c.op.cancelKey);
       heldOps++;
       if (link === 'ready') createOp(queryId, entry);
     }
@@ -222,8 +225,21 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         if (entry.actor) entry.actor.send({ type: 'op.cancel' });
         else settleOp(queryId, { outcome: 'cancelled' });
       }
-      // Nothing reaches a daemon we are not connected to: dropping local tracking is the whole cancel.
-      if (!sent) c.respond(ok(undefined));
+      // Nothing reaches a daemon we are not connected to: the caller is answered now, and the cancel
+      // goes out if the same session comes back (that daemon still retries the operation).
+      if (!sent) {
+        cancelsOnResume.set(c.cancelKey, c);
+        c.respond(ok(undefined));
+      }
+    }
+
+    /** Cancels made while the socket was down, sent when the same session resumes. */
+    function sendCancelsOnResume(resumed: boolean) {
+      const pending = [...cancelsOnResume.values()];
+      cancelsOnResume.clear();
+      if (!resumed) return;
+      // Its caller has its answer already; the daemon never saw these bytes, so they go as they are.
+      for (const c of pending) cancels.send({ ...c, respond: () => {} });
     }
 
     // ---- messaging, streams ----
@@ -251,6 +267,8 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
 
     function onReady(resumed: boolean) {
       link = 'ready';
+      // Before anything else goes out, so that a new start of the same operation follows its cancel.
+      sendCancelsOnResume(resumed);
       if (!resumed)
         surbs.failAll(new ConnectionLostError('the daemon lost the session; the reply will not arrive'));
       let replayed = 0;
@@ -286,6 +304,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
     }
 
     function failEverything(error: Error, outcome: 'closed' | 'abandoned') {
+      cancelsOnResume.clear();
       locals.failAll(error);
       for (const [queryId, entry] of ops) {
         if (entry.actor)

@@ -4,6 +4,7 @@ import type { ReceivedRequest } from '../../helpers/scriptedDaemon.js';
 import {
   bytes,
   cleanup,
+  connectionState,
   type Harness,
   hex,
   nextEvent,
@@ -11,6 +12,7 @@ import {
   redial,
   setup,
   track,
+  until,
   writeParams,
 } from './harness.js';
 
@@ -170,6 +172,38 @@ describe('instance token and replay of in-flight operations', () => {
     conn.reply(mine, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
     await cancelled;
     await expect(write.promise).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    await expectNothingMoreSent(h);
+  });
+
+  it('a cancel made while the socket was down settles at once and reaches the daemon when the same session resumes', async () => {
+    const h = await setup();
+    const params = readParams(7);
+    const read = track(h.client.startResendingEncryptedMessage(params));
+    const original = await h.daemon.nextRequest('start_resending_encrypted_message');
+    h.daemon.current.drop();
+    await until(() => connectionState(h.client) === 'backoff');
+    await h.client.cancelResendingEncryptedMessage(params.envelopeHash);
+    await expect(read.promise).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    await redial(h, 2);
+    const conn = h.daemon.current;
+    const cancel = await nextOnCurrent(h);
+    expect(cancel.key).toBe('cancel_resending_encrypted_message');
+    expect(hex(cancel.body.envelope_hash as Uint8Array)).toBe(hex(params.envelopeHash));
+    conn.reply(original, 'start_resending_encrypted_message_reply', { error_code: 24 });
+    conn.reply(cancel, 'cancel_resending_encrypted_message_reply', { error_code: 0 });
+    await expectNothingMoreSent(h);
+  });
+
+  it('a cancel made while the socket was down is not sent to a new daemon instance', async () => {
+    const h = await setup();
+    const params = writeParams(8);
+    const write = track(h.client.startResendingEncryptedMessage(params));
+    await h.daemon.nextRequest('start_resending_encrypted_message');
+    await h.daemon.restart();
+    await until(() => connectionState(h.client) === 'backoff');
+    await h.client.cancelResendingEncryptedMessage(params.envelopeHash);
+    await expect(write.promise).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    await redial(h, 2);
     await expectNothingMoreSent(h);
   });
 
