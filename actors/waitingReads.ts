@@ -101,6 +101,8 @@ export class WaitingReads {
   private readonly heldBack: Read[] = [];
   /** The read whose poll holds the lane. */
   private lane: Read | undefined;
+  /** Set while held requests wait out the application's turn (appSettled). */
+  private releaseTimer: unknown;
   readonly counts = { polls: 0, freshEnvelopes: 0 };
 
   constructor(
@@ -183,13 +185,24 @@ export class WaitingReads {
     return found;
   }
 
-  /** A request of the application has settled: held requests may go now. */
+  /**
+   * A request of the application has settled: held requests may go, but only `minDelayMs` later. An
+   * application usually sends its next request as soon as it has a reply (encrypt_write, then its
+   * write, then encrypt_read, then its read); released at once, a held request would take the
+   * daemon's reader (kpclientd makes a connection's local requests one after another) just before it.
+   */
   appSettled(): void {
-    if (this.heldBack.length > 0) this.release();
+    if (this.heldBack.length === 0 || this.releaseTimer !== undefined) return;
+    this.releaseTimer = this.host.clock.setTimeout(() => {
+      this.releaseTimer = undefined;
+      this.release();
+    }, this.policy.minDelayMs);
   }
 
   /** The client is closing or gave up: reads with no poll at the daemon end here. */
   endIdle(output: ArqOutput): void {
+    this.host.clock.clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
     for (const [id, read] of this.reads)
       if (read.busy === undefined) this.finish(id, { ok: true, value: output });
   }

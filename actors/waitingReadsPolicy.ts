@@ -9,7 +9,10 @@ export interface WaitingReadsPolicy {
   backoffMaxSlots: number;
   /** Polls of one envelope before a fresh one (the courier re-dispatches a cached envelope 5 times). @default 5 */
   pollsPerEnvelope: number;
-  /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
+  /**
+   * No poll comes sooner than this after the previous answer, and no held request sooner than this
+   * after a reply to the application (its next request goes first), in ms. @default 50
+   */
   minDelayMs: number;
   /**
    * First polls (reads not answered yet) at the daemon at once, at most; the rest wait their turn here,

@@ -75,7 +75,7 @@ export type WaitingReadsOption =
       backoffMaxSlots?: number;
       /** Polls of one envelope before a fresh one (the courier re-dispatches an envelope 5 times). @default 5 */
       pollsPerEnvelope?: number;
-      /** No poll comes sooner than this after the previous answer, in ms. @default 50 */
+      /** No poll comes sooner than this after the previous answer, nor a held one after a reply to the application, in ms. @default 50 */
       minDelayMs?: number;
       /** First polls at the daemon at once, at most (its per-app request queue holds 16). @default 12 */
       firstPolls?: number;
