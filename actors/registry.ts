@@ -423,6 +423,12 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
         link = 'closed';
         failEverything(new ClientClosedError(), 'closed');
       }
+      // Stopped (the client closed, or failed on a bug): an operation's end would now reach no one,
+      // so every caller still waiting is answered here, and its actor stopped.
+      for (const [queryId, entry] of [...ops]) {
+        settleOp(queryId, { outcome: 'closed' });
+        entry.actor?.stop();
+      }
     };
   },
 );

@@ -221,14 +221,17 @@ describe('client machine', () => {
     expect(t.commands.map((c) => c.type)).toContain('connection.close');
   });
 
-  it('fails with the error of a child that fails as an actor (a bug), and stops its other child', () => {
+  it('fails with the error of a child that fails as an actor (a bug), stops its other child, and answers the operations in flight as closed', () => {
     const t = start();
     const failures: unknown[] = [];
     // As the facade does: the root's error listener is the one safety net (src/clientSession.ts).
     t.actor.subscribe({ error: (error) => failures.push(error) });
     t.report({ type: 'connection.message', message: t.status(true) });
     t.ready();
+    t.startOp(1);
     t.crash();
+    // The stopped registry can no longer hear its operations end: it answers them as it stops.
+    expect(t.outcomes).toEqual([{ ok: true, value: { outcome: 'closed' } }]);
     expect(t.actor.getSnapshot().status).toBe('error');
     expect(failures.map((e) => (e as Error).message)).toEqual(['a bug in the connection']);
     expect(t.actor.system.get('registry')).toBeUndefined();
