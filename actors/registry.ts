@@ -32,7 +32,7 @@ import { Deadlines } from './deadlines.js';
 import { LocalRequests } from './localRequests.js';
 import { waitingReadsFor } from './readPolls.js';
 import { SurbReplies } from './surbReplies.js';
-import { forgetStoppedParent, Works } from './works.js';
+import { forgetStoppedParent, stopChild, Works } from './works.js';
 
 type Link = 'connecting' | 'ready' | 'down' | 'disconnected' | 'failed' | 'closed';
 
@@ -427,7 +427,7 @@ export const registryLogic = fromCallback<RegistryEvent, RegistryInput, Registry
       // so every caller still waiting is answered here, and its actor stopped.
       for (const [queryId, entry] of [...ops]) {
         settleOp(queryId, { outcome: 'closed' });
-        entry.actor?.stop();
+        if (entry.actor) stopChild(entry.actor);
       }
     };
   },
