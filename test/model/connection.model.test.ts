@@ -22,6 +22,7 @@ import {
 } from '../../machines/connection.js';
 import { encodeResponse } from '../../src/wire/index.js';
 import { ScriptedDaemon } from '../helpers/scriptedDaemon.js';
+import { tokens } from './devnet/connectionModel.js';
 
 const token = (n: number) => new Uint8Array(16).fill(n);
 const message = (key: string, body: object): ConnectionEvent =>
@@ -53,15 +54,6 @@ const EVENTS: ConnectionEvent[] = [
 
 type Snapshot = { value: unknown; context: ConnectionContext };
 
-const tokenRelation = (c: ConnectionContext) =>
-  c.instanceToken === null
-    ? 'none'
-    : c.sessionInstanceToken === null
-      ? 'fresh'
-      : c.instanceToken === c.sessionInstanceToken
-        ? 'same'
-        : 'changed';
-
 /** The part of a snapshot the test compares: state, counters, flags, token relation. */
 const abstractState = (s: Snapshot) => ({
   value: s.value,
@@ -69,7 +61,7 @@ const abstractState = (s: Snapshot) => ({
   everReady: s.context.everReady,
   graceful: s.context.graceful,
   framesLost: s.context.framesLost,
-  tokens: tokenRelation(s.context),
+  tokens: tokens(s.context),
 });
 
 const eventName = (e: ConnectionEvent | undefined): string => {

@@ -232,7 +232,7 @@ export const eventName = (e: DevnetEvent): string => {
 };
 
 /** The daemon of the socket against the daemon of the last session: what a ready must replay. */
-const tokens = (c: MachineSnapshot['context']) =>
+export const tokens = (c: Pick<MachineSnapshot['context'], 'instanceToken' | 'sessionInstanceToken'>) =>
   c.instanceToken === null
     ? 'none'
     : c.sessionInstanceToken === null
